@@ -136,3 +136,10 @@ def _region(value: str) -> str:
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise SettingsError("VIGIL_PHONE_REGION: expected a two-letter region code such as PK")
     return region
+
+
+def storage_settings(environ: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """The database URL and phone region, for commands that need no Telegram token."""
+    env = dict(os.environ if environ is None else environ)
+    region = _region(env.get("VIGIL_PHONE_REGION") or "PK")
+    return env.get("DATABASE_URL") or DEFAULT_DATABASE_URL, region

@@ -1,0 +1,80 @@
+"""The composition root: one factory builds the whole bot from a settings object."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import Engine
+from telegram import BotCommand
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+
+from bot.clock import Clock, SystemClock
+from bot.service import Stores, Vigil
+from bot.sms import SmsProvider
+from config.policy import load_policy
+from config.settings import Settings
+from handlers import acknowledgements, alerts, duty, errors, help, membership, status
+from storage.db import make_engine
+
+logger = logging.getLogger(__name__)
+
+COMMANDS = [
+    BotCommand("alert", "Raise an alert: /alert [critical|high|normal] what and where"),
+    BotCommand("ack", "Acknowledge an alert"),
+    BotCommand("resolve", "Resolve an alert: /resolve N [note]"),
+    BotCommand("status", "Open alerts, or /status N for one alert"),
+    BotCommand("onduty", "Start your duty"),
+    BotCommand("offduty", "End your duty"),
+    BotCommand("oncall", "Who is on duty now"),
+    BotCommand("help", "What you can do here"),
+]
+
+
+def build_application(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    clock: Clock | None = None,
+    sms: SmsProvider | None = None,
+) -> Application:  # type: ignore[type-arg]
+    """Build the bot: handlers, services, timers. Nothing touches the network yet."""
+    builder = ApplicationBuilder().token(settings.telegram_token).concurrent_updates(True)
+    if settings.telegram_api_base_url:
+        base = settings.telegram_api_base_url.rstrip("/")
+        builder = builder.base_url(base).base_file_url(base.replace("/bot", "/file/bot"))
+    if settings.telegram_rate_limit:
+        # Telegram allows ~20 messages a minute in a group; 429s are handled by our senders.
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=0))
+    application = builder.post_init(_start).post_shutdown(_stop).build()
+
+    policy = load_policy(settings.policy_path)
+    stores = Stores.on(engine or make_engine(settings.database_url))
+    vigil = Vigil(settings, stores, policy, clock or SystemClock(), application.bot, sms)
+    application.bot_data["vigil"] = vigil
+
+    for module in (alerts, acknowledgements, status, duty, help, membership):
+        application.add_handlers(module.handlers())
+    application.add_error_handler(errors.on_error)
+    return application
+
+
+async def _start(application: Application) -> None:  # type: ignore[type-arg]
+    vigil: Vigil = application.bot_data["vigil"]
+    try:
+        await application.bot.set_my_commands(COMMANDS)
+    except TelegramError as error:
+        logger.warning("Could not set the command menu: %s", error)
+    await vigil.start(application.job_queue)
+    logger.info("Vigil is running for group %s", vigil.group.id)
+
+
+async def _stop(application: Application) -> None:  # type: ignore[type-arg]
+    vigil: Vigil = application.bot_data["vigil"]
+    await vigil.stop()
+
+
+def vigil_of(application: Application) -> Vigil:  # type: ignore[type-arg]
+    vigil = application.bot_data["vigil"]
+    assert isinstance(vigil, Vigil)
+    return vigil

@@ -1,0 +1,47 @@
+"""Logging set-up: one line per event, and no secret in any line."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+
+QUIET_LOGGERS = ("httpx", "httpcore", "twilio", "apscheduler", "aiohttp")
+
+
+class Redact(logging.Filter):
+    """Replaces each secret with a placeholder wherever it would appear in a log line."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = [secret for secret in secrets if secret and len(secret) >= 8]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        text = message
+        for secret in self.secrets:
+            text = text.replace(secret, "[redacted]")
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        exc_text = record.exc_text or ""
+        for secret in self.secrets:
+            exc_text = exc_text.replace(secret, "[redacted]")
+        if text != message:
+            record.msg, record.args = text, None
+        record.exc_text = exc_text or None
+        return True
+
+
+def setup_logging(secrets: Iterable[str] = ()) -> None:
+    """Log to stderr at VIGIL_LOG_LEVEL (default INFO); chatty libraries at WARNING."""
+    level = os.environ.get("VIGIL_LOG_LEVEL", "INFO").upper()
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(Redact(secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level if level in logging.getLevelNamesMapping() else "INFO")
+    for name in QUIET_LOGGERS:  # httpx's request lines carry the bot token
+        logging.getLogger(name).setLevel(logging.WARNING)

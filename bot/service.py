@@ -1,0 +1,216 @@
+"""Vigil's services, wired together: what handlers call and what timers run."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+from telegram import Bot
+from telegram.ext import ContextTypes, JobQueue
+
+from bot.clock import Clock
+from bot.delivery import CardSyncer, GroupChat, LinePoster, Poster, SmsSender
+from bot.escalation import Escalator
+from bot.sms import SmsProvider, TwilioSms
+from config.policy import Policy
+from config.settings import Settings
+from storage.alerts import AlertStore, Outcome, StepClaim
+from storage.models import Alert, Member
+from storage.outbox import OutboxStore
+from storage.roster import RosterStore
+
+logger = logging.getLogger(__name__)
+
+GROUP_KEY = "group_chat_id"
+
+
+@dataclass(frozen=True)
+class Stores:
+    alerts: AlertStore
+    roster: RosterStore
+    outbox: OutboxStore
+
+    @classmethod
+    def on(cls, engine: Engine) -> Stores:
+        return cls(AlertStore(engine), RosterStore(engine), OutboxStore(engine))
+
+
+class Vigil:
+    """Raises, acknowledges and resolves alerts, and keeps SMS, lines and cards in step."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        stores: Stores,
+        policy: Policy,
+        clock: Clock,
+        bot: Bot,
+        sms: SmsProvider | None = None,
+    ) -> None:
+        self.settings = settings
+        self.stores = stores
+        self.policy = policy
+        self.clock = clock
+        self.bot = bot
+        self.sms = sms
+        self.sms_enabled = sms is not None or settings.twilio is not None
+        self.group = GroupChat(settings.group_chat_id, self._remember_group)
+        self.poster = Poster(bot, self.group, clock)
+        self.escalator = Escalator(stores.alerts, stores.roster, policy, clock, self.sms_enabled)
+        self.lines = LinePoster(stores.outbox, self.poster)
+        self.cards = CardSyncer(stores.alerts, self.poster, settings.timezone)
+        self.sms_sender: SmsSender | None = None
+        self.job_queue: JobQueue[ContextTypes.DEFAULT_TYPE] | None = None
+        self._tick_lock = asyncio.Lock()
+
+    async def start(self, job_queue: JobQueue[ContextTypes.DEFAULT_TYPE] | None) -> None:
+        """Recover from the database: the group's id, every timer, every overdue step."""
+        if self.sms is None and self.settings.twilio is not None:
+            self.sms = TwilioSms(self.settings.twilio)
+        if self.sms is not None:
+            self.sms_sender = SmsSender(self.stores.outbox, self.sms, self.clock)
+        else:
+            logger.warning("Twilio is not configured: escalation steps will not send SMS")
+        self.group.id = await asyncio.to_thread(self._current_group)
+        self.job_queue = job_queue
+        if job_queue is not None:
+            for alert_id, _step, due in await asyncio.to_thread(
+                self.stores.alerts.scheduled_alerts
+            ):
+                self.schedule(alert_id, due)
+            job_queue.run_repeating(
+                self._on_tick, interval=self.settings.sweep_seconds, first=0, name="vigil:sweep"
+            )
+
+    def _current_group(self) -> int:
+        """The configured group, or the supergroup it became if we saw it migrate."""
+        stored = self.stores.roster.get_setting(GROUP_KEY)
+        origin = self.stores.roster.get_setting(f"{GROUP_KEY}:origin")
+        if stored and origin == str(self.settings.group_chat_id):
+            return int(stored)
+        return self.settings.group_chat_id
+
+    def _remember_group(self, old_id: int, new_id: int) -> None:
+        now = self.clock.now()
+        self.stores.roster.put_setting(
+            f"{GROUP_KEY}:origin", str(self.settings.group_chat_id), now
+        )
+        self.stores.roster.put_setting(GROUP_KEY, str(new_id), now)
+
+    async def stop(self) -> None:
+        if self.sms is not None:
+            await self.sms.close()
+
+    # -- what handlers ask for -------------------------------------------------------------
+
+    async def raise_alert(
+        self, reporter: Member, level: str, text: str, chat_id: int, message_id: int
+    ) -> tuple[Alert, bool]:
+        """Store the alert (before any network call), then post its card."""
+        now = self.clock.now()
+        alert, created = await asyncio.to_thread(
+            self.stores.alerts.raise_alert,
+            reporter=reporter,
+            level=level,
+            text=text,
+            now=now,
+            first_step_due_at=self.escalator.first_due(level, now),
+            source_chat_id=chat_id,
+            source_message_id=message_id,
+        )
+        assert alert.id is not None
+        if created:
+            logger.info(
+                "Alert #%s raised: %s, by member %s of %s",
+                alert.id,
+                level,
+                reporter.id,
+                reporter.organisation,
+            )
+            if alert.next_step_due_at is not None:
+                self.schedule(alert.id, alert.next_step_due_at)
+        await self.cards.sync(alert.id)
+        return alert, created
+
+    async def acknowledge(self, alert_id: int, member: Member) -> Outcome:
+        assert member.id is not None
+        outcome = await asyncio.to_thread(
+            self.stores.alerts.acknowledge, alert_id, member.id, self.clock.now()
+        )
+        if outcome is Outcome.DONE:
+            logger.info("Alert #%s acknowledged by member %s", alert_id, member.id)
+            self.unschedule(alert_id)
+        await self.cards.sync(alert_id)
+        return outcome
+
+    async def resolve(self, alert_id: int, member: Member, note: str | None) -> Outcome:
+        assert member.id is not None
+        outcome = await asyncio.to_thread(
+            self.stores.alerts.resolve, alert_id, member.id, self.clock.now(), note
+        )
+        if outcome is Outcome.DONE:
+            logger.info("Alert #%s resolved by member %s", alert_id, member.id)
+            self.unschedule(alert_id)
+        await self.cards.sync(alert_id)
+        return outcome
+
+    async def migrate_group(self, old_id: int, new_id: int) -> None:
+        await self.group.migrate(old_id, new_id)
+
+    # -- timers ----------------------------------------------------------------------------
+
+    def schedule(self, alert_id: int, due: datetime) -> None:
+        """Set (or reset) the timer for an alert's next step. The row stays the record."""
+        if self.job_queue is None:
+            return
+        self.unschedule(alert_id)
+        delay = max((due - self.clock.now()).total_seconds(), 0.0)
+        self.job_queue.run_once(
+            self._on_timer, when=delay, data=alert_id, name=f"vigil:alert:{alert_id}"
+        )
+
+    def unschedule(self, alert_id: int) -> None:
+        if self.job_queue is None:
+            return
+        for job in self.job_queue.get_jobs_by_name(f"vigil:alert:{alert_id}"):
+            job.schedule_removal()
+
+    async def _on_timer(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Run an alert's due escalation step when its timer fires."""
+        assert context.job is not None and isinstance(context.job.data, int)
+        await self.escalate(context.job.data)
+
+    async def _on_tick(self, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Safety net: run overdue steps, retry SMS, lines and cards that are due."""
+        if not self._tick_lock.locked():
+            async with self._tick_lock:
+                await self.tick()
+
+    async def escalate(self, alert_id: int) -> None:
+        """Run whatever steps of this alert are due, then deliver what they queued."""
+        claims = await self.escalator.run(alert_id)
+        self._reschedule(alert_id, claims)
+        await self.deliver(alert_id)
+
+    async def tick(self) -> None:
+        """Run every overdue step and every due delivery; safe to call at any time."""
+        claims = await self.escalator.run_due()
+        for alert_id in {claim.alert_id for claim in claims}:
+            self._reschedule(alert_id, [c for c in claims if c.alert_id == alert_id])
+        await self.deliver()
+
+    def _reschedule(self, alert_id: int, claims: list[StepClaim]) -> None:
+        if claims and claims[-1].next_step_due_at is not None:
+            self.schedule(alert_id, claims[-1].next_step_due_at)
+
+    async def deliver(self, alert_id: int | None = None) -> None:
+        """Send due SMS (in parallel), then group lines, then bring cards up to date."""
+        if self.sms_sender is not None:
+            await self.sms_sender.flush()
+        await self.lines.flush()
+        if alert_id is not None:
+            await self.cards.sync(alert_id)
+        await self.cards.flush()
