@@ -90,8 +90,15 @@ def load_policy(path: Path) -> Policy:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise PolicyError(f"{path}: {error}") from None
+        raise _syntax_error(path, text, error) from None
     return _Reader(path, text).policy(data)
+
+
+def _syntax_error(path: Path, text: str, error: tomllib.TOMLDecodeError) -> PolicyError:
+    found = re.search(r"\(at line (\d+), column \d+\)", str(error))
+    line = int(found.group(1)) if found else max(len(text.splitlines()), 1)
+    reason = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(error))
+    return PolicyError(f"{path}, line {line}: {reason} (the file is not valid TOML)")
 
 
 class _Reader:

@@ -1,0 +1,59 @@
+"""The roster CSV: phones normalised, bad rows reported by line, the rest imported."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.phones import PhoneError, mask, normalise
+from bot.roster_file import RosterFileError, parse_roster
+
+GOOD = """name,role,organisation,phone,telegram
+Ali Raza,officer,Police,0300-1234567,@Ali_Police
+Jane Doe,consulate,Consulate of Norway,,101
+"""
+
+
+def test_rows_are_normalised() -> None:
+    roster = parse_roster(GOOD.splitlines(), "PK")
+
+    (line, ali), (_, jane) = roster.records
+    assert line == 2 and roster.problems == []
+    assert ali.phone == "+923001234567" and ali.telegram_username == "ali_police"
+    assert jane.telegram_user_id == 101 and jane.phone is None
+
+
+@pytest.mark.parametrize(
+    ("row", "problem"),
+    [
+        ("Bob,pilot,Police,,202", "role must be one of"),
+        (",officer,Police,,202", "name is empty"),
+        ("Bob,officer,,,202", "organisation is empty"),
+        ("Bob,officer,Police,,", "give a phone number"),
+        ("Bob,officer,Police,12,202", "not a valid number"),
+        ("Bob,officer,Police,,@x", "telegram must be"),
+        ("Bob,officer,Police", "expected 5 columns"),
+    ],
+)
+def test_a_bad_row_is_reported_with_its_line_and_skipped(row: str, problem: str) -> None:
+    roster = parse_roster([*GOOD.splitlines(), row], "PK")
+
+    assert len(roster.records) == 2
+    assert len(roster.problems) == 1
+    assert roster.problems[0].startswith("line 4: ") and problem in roster.problems[0]
+
+
+def test_a_file_with_the_wrong_header_is_refused_whole() -> None:
+    with pytest.raises(RosterFileError, match="first line must be"):
+        parse_roster(["name,phone", "Ali,0300"], "PK")
+
+
+def test_numbers_are_masked_to_their_country_code_and_last_four_digits() -> None:
+    assert mask("+923001234567") == "+92••••••4567"
+    assert mask(None) == "—"
+
+
+def test_an_impossible_number_is_refused_without_being_echoed() -> None:
+    with pytest.raises(PhoneError) as raised:
+        normalise("not a number 5551234", "PK")
+
+    assert "5551234" not in str(raised.value)

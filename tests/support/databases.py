@@ -1,0 +1,55 @@
+"""Real databases for tests: a fresh SQLite file each, and PostgreSQL when configured."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+from sqlmodel import SQLModel
+
+import storage.models  # noqa: F401  (registers the tables)
+from storage.db import make_engine, upgrade
+
+POSTGRES_ENV = "TEST_DATABASE_URL"
+
+
+def postgres_url() -> str | None:
+    """The PostgreSQL URL to test on, as SQLAlchemy wants it, or None when not configured."""
+    url = os.environ.get(POSTGRES_ENV)
+    if not url:
+        return None
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+class SqliteTemplate:
+    """Migrates one SQLite file per test session and copies it for each test."""
+
+    def __init__(self, folder: Path) -> None:
+        self.template = folder / "template.db"
+        upgrade(f"sqlite:///{self.template}")
+
+    def fresh(self, folder: Path) -> str:
+        target = folder / "vigil.db"
+        shutil.copyfile(self.template, target)
+        return f"sqlite:///{target}"
+
+
+def reset_postgres(url: str) -> None:
+    """Drop Vigil's tables and migrate from nothing, once per test session."""
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        SQLModel.metadata.drop_all(connection)
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+    upgrade(url)
+
+
+def truncate(engine: Engine) -> None:
+    """Empty every table between PostgreSQL tests."""
+    names = ", ".join(table.name for table in SQLModel.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
