@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable
+from typing import TextIO
 
 QUIET_LOGGERS = ("httpx", "httpcore", "twilio", "apscheduler", "aiohttp")
 
@@ -34,10 +35,10 @@ class Redact(logging.Filter):
         return True
 
 
-def setup_logging(secrets: Iterable[str] = ()) -> None:
+def setup_logging(secrets: Iterable[str] = (), stream: TextIO | None = None) -> None:
     """Log to stderr at VIGIL_LOG_LEVEL (default INFO); chatty libraries at WARNING."""
     level = os.environ.get("VIGIL_LOG_LEVEL", "INFO").upper()
-    handler = logging.StreamHandler()
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(Redact(secrets))
     root = logging.getLogger()

@@ -147,7 +147,7 @@ def test_later_acknowledgements_are_recorded_as_responders(engine: Engine) -> No
 
 
 def test_resolving_closes_once_and_stops_escalation(engine: Engine) -> None:
-    store, roster, reporter = _setup(engine)
+    store, _, reporter = _setup(engine)
     alert = _raise(store, reporter)
 
     first = store.resolve(alert.id or 0, reporter.id or 0, START, "false alarm")
