@@ -83,7 +83,6 @@ def _run(_args: argparse.Namespace) -> int:
 
 def _db_upgrade(_args: argparse.Namespace) -> int:
     url, _region = storage_settings()
-    setup_logging()
     db.upgrade(url)
     print("Database is up to date.")
     return 0
