@@ -155,12 +155,12 @@ async def _ack_button(
 
 async def _resolve_button(
     context: ContextTypes.DEFAULT_TYPE, member: Member, alert_id: int
-) -> str:
+) -> tuple[str, bool]:
     refusal = await _resolve_refusal(context, member, alert_id)
     if refusal:
-        return refusal
+        return refusal, False
     outcome = await vigil_of(context).resolve(alert_id, member, None)
-    return RESOLVE_REPLIES[outcome].format(id=alert_id)
+    return RESOLVE_REPLIES[outcome].format(id=alert_id), outcome is Outcome.DONE
 
 
 def handlers() -> list[

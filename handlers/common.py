@@ -37,7 +37,7 @@ async def identify(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Member
 
 
 async def group_member(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, action: Action
+    update: Update, context: ContextTypes.DEFAULT_TYPE, action: Action | None
 ) -> Member | None:
     """The caller, if this is the group, they are on the roster and may take `action`.
 

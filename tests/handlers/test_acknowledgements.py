@@ -126,6 +126,20 @@ async def test_resolve_by_button_closes_the_alert_and_stops_escalation(vigil: Ha
 
     assert vigil.alert(1).state == "resolved"
     assert vigil.tw.messages == []
+    assert vigil.tg.callback_answers[-1]["text"] == "Alert #1 resolved."
+    assert "Resolved by Omar Farooq" in vigil.card(1)
+
+
+async def test_a_diplomat_pressing_resolve_on_someone_elses_alert_is_refused(
+    vigil: Harness,
+) -> None:
+    await vigil.say(people.CONSUL, ALERT)
+
+    await vigil.press(people.CONSUL_2, "resolve:1", 1)
+
+    answer = vigil.tg.callback_answers[-1]
+    assert answer["show_alert"] is True and "the person who raised it" in answer["text"]
+    assert vigil.alert(1).state == "waiting"
 
 
 async def test_resolve_without_a_number_shows_the_usage(vigil: Harness) -> None:
