@@ -411,11 +411,11 @@ class FakeTelegram(LoopbackServer):
             self._confirm(params.get("offset"))
             return None
         limit = self._rate_limit
-        limited = limit is not None and method in GROUP_LIMITED_METHODS and (chat_id or 0) < 0
-        if limited:
+        if limit is None or method not in GROUP_LIMITED_METHODS or chat_id is None or chat_id > 0:
+            result = self.api.call(method, params)
+        else:
             limit.check(chat_id)
-        result = self.api.call(method, params)
-        if limited:
+            result = self.api.call(method, params)
             limit.note(chat_id)
         if method == "deleteWebhook" and params.get("drop_pending_updates"):
             self._updates.clear()

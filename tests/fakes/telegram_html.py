@@ -8,7 +8,7 @@ instead of slipping through until some user types "R&D" or "<3".
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 ALLOWED_TAGS = frozenset(
     {
@@ -44,6 +44,7 @@ _PLAIN_ENTITY_TYPES = {
     "tg-spoiler": "spoiler",
     "span": "spoiler",
     "pre": "pre",
+    "code": "code",
 }
 
 _NAMED_REFERENCES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
@@ -81,7 +82,8 @@ class _OpenTag:
     tag: str
     start: int
     first_piece: int
-    entity: dict | None = field(default=None)
+    entity: dict | None = None
+    language: str = ""
 
 
 def utf16_len(text: str) -> int:
@@ -158,12 +160,12 @@ class _HtmlParser:
         return EntityParseError(f"{what} at byte offset {byte_offset}{detail}")
 
     def _skip_spaces(self, position: int) -> int:
-        return _SPACES.match(self._src, position).end()
+        return _end_of(_SPACES, self._src, position)
 
     def _reference(self, position: int) -> int:
         match = _REFERENCE.match(self._src, position)
         decoded = _decode_reference(match) if match else None
-        if decoded is None:
+        if match is None or decoded is None:
             if self._strict:
                 raise self._error('Unescaped "&"', position)
             self._emit("&")
@@ -172,7 +174,7 @@ class _HtmlParser:
         return match.end()
 
     def _start_tag(self, position: int) -> int:
-        name_end = _TAG_NAME.match(self._src, position + 1).end()
+        name_end = _end_of(_TAG_NAME, self._src, position + 1)
         if name_end >= len(self._src):
             raise self._error("Unclosed start tag", position)
         tag = self._src[position + 1 : name_end].lower()
@@ -180,7 +182,9 @@ class _HtmlParser:
             raise self._error(f'Unsupported start tag "{tag}"', position)
         attributes, after = self._attributes(tag, position, name_end)
         entity = self._entity_for(tag, attributes, position)
-        self._open.append(_OpenTag(tag, self._u16, len(self._out), entity))
+        css_class = attributes.get("class", "") if tag == "code" else ""
+        language = css_class.removeprefix("language-") if css_class.startswith("language-") else ""
+        self._open.append(_OpenTag(tag, self._u16, len(self._out), entity, language))
         return after
 
     def _attributes(self, tag: str, position: int, cursor: int) -> tuple[dict[str, str], int]:
@@ -195,7 +199,7 @@ class _HtmlParser:
             attributes[name] = value
 
     def _attribute(self, tag: str, position: int, cursor: int) -> tuple[str, str, int]:
-        name_end = _ATTRIBUTE_NAME.match(self._src, cursor).end()
+        name_end = _end_of(_ATTRIBUTE_NAME, self._src, cursor)
         if name_end == cursor:
             raise self._error(f'Empty attribute name in the tag "{tag}"', position)
         name = self._src[cursor:name_end].lower()
@@ -214,7 +218,7 @@ class _HtmlParser:
             if closing < 0:
                 raise self._error("Unclosed start tag", position)
             return _decode_attribute(self._src[cursor + 1 : closing]), closing + 1
-        token_end = _NAME_TOKEN.match(self._src, cursor).end()
+        token_end = _end_of(_NAME_TOKEN, self._src, cursor)
         if token_end >= len(self._src):
             raise self._error("Unclosed start tag", position)
         if token_end == cursor or not (
@@ -233,15 +237,12 @@ class _HtmlParser:
             return {"type": "expandable_blockquote" if expandable else "blockquote"}
         if tag == "tg-emoji":
             return {"type": "custom_emoji", "custom_emoji_id": attributes.get("emoji-id", "")}
-        if tag == "code":
-            language = attributes.get("class", "").removeprefix("language-")
-            return {"type": "code", "language": language} if language else {"type": "code"}
         return {"type": _PLAIN_ENTITY_TYPES[tag]}
 
     def _end_tag(self, position: int) -> int:
         if not self._open:
             raise self._error("Unexpected end tag", position)
-        name_end = _TAG_NAME.match(self._src, position + 2).end()
+        name_end = _end_of(_TAG_NAME, self._src, position + 2)
         closing = self._skip_spaces(name_end)
         if closing >= len(self._src) or self._src[closing] != ">":
             raise self._error("Unclosed end tag", position)
@@ -256,18 +257,31 @@ class _HtmlParser:
     def _close(self, opened: _OpenTag) -> None:
         if opened.entity is None or self._u16 == opened.start:
             return
-        entity: dict | None = dict(opened.entity)
-        if entity["type"] == "text_link" and not entity["url"]:
+        if opened.language and self._lend_language_to_pre(opened.language):
+            return
+        entity: dict | None = opened.entity
+        if opened.tag == "a" and not opened.entity["url"]:
             entity = _link_to_itself("".join(self._out[opened.first_piece :]))
-        elif entity["type"] == "code":
-            language = entity.pop("language", None)
-            if language and self._open and self._open[-1].tag == "pre":
-                # A code block names its language as <pre><code class="language-x">.
-                self._open[-1].entity = {**self._open[-1].entity, "language": language}
-                return
         if entity is not None:
-            placed = {"type": entity.pop("type"), "offset": opened.start}
-            self._entities.append({**placed, "length": self._u16 - opened.start, **entity})
+            extra = {key: value for key, value in entity.items() if key != "type"}
+            length = self._u16 - opened.start
+            self._entities.append(
+                {"type": entity["type"], "offset": opened.start, "length": length, **extra}
+            )
+
+    def _lend_language_to_pre(self, language: str) -> bool:
+        """A code block names its language as <pre><code class="language-x">."""
+        parent = self._open[-1] if self._open else None
+        if parent is None or parent.tag != "pre" or parent.entity is None:
+            return False
+        parent.entity = {**parent.entity, "language": language}
+        return True
+
+
+def _end_of(pattern: re.Pattern[str], text: str, position: int) -> int:
+    """Where a match of `pattern` (one that may be empty) starting at `position` ends."""
+    match = pattern.match(text, position)
+    return match.end() if match else position
 
 
 def _link_to_itself(text: str) -> dict | None:
