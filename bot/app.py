@@ -45,7 +45,8 @@ def build_application(
         builder = builder.base_url(base).base_file_url(base.replace("/bot", "/file/bot"))
     if settings.telegram_rate_limit:
         # Telegram allows ~20 messages a minute in a group; 429s are handled by our senders.
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=0))
+        limiter = AIORateLimiter(max_retries=0)
+        builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]  # PTB's generics
     application = builder.post_init(_start).post_shutdown(_stop).build()
 
     policy = load_policy(settings.policy_path)

@@ -202,6 +202,7 @@ class LinePoster:
                     break  # Telegram is refusing the group for now; keep the order
 
     async def _post(self, post: GroupPost) -> bool:
+        assert post.id is not None
         text = post.text
         if post.alert_id is not None and post.step is not None:
             deliveries = await asyncio.to_thread(
@@ -262,9 +263,8 @@ class CardSyncer:
         text, markup = render.card_text(view, self.zone), render.card_keyboard(view)
         try:
             if alert.card_message_id is None or alert.card_chat_id is None:
-                reply_to = alert.source_message_id
-                if alert.source_chat_id != self.poster.group.id:
-                    reply_to = None
+                in_group = alert.source_chat_id == self.poster.group.id
+                reply_to = alert.source_message_id if in_group else None
                 message = await self.poster.send(text, markup, reply_to, self.protect_content)
                 chat_id, message_id = message.chat_id, message.message_id
             else:

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from storage.db import session_scope
+from storage.db import rows_changed, session_scope
 from storage.models import (
     Alert,
     AlertEvent,
@@ -105,6 +105,7 @@ class AlertStore:
             with session_scope(self.engine) as session:
                 session.add(alert)
                 session.flush()
+                assert alert.id is not None
                 session.add(
                     AlertEvent(
                         alert_id=alert.id, at=now, kind=EventKind.RAISED, actor_id=reporter.id
@@ -147,7 +148,7 @@ class AlertStore:
             query = select(Alert.id, Alert.next_step, Alert.next_step_due_at).where(
                 Alert.state == AlertState.WAITING, col(Alert.next_step_due_at).is_not(None)
             )
-            return [(row[0], row[1], row[2]) for row in session.exec(query)]
+            return [(row[0] or 0, row[1], row[2]) for row in session.exec(query) if row[2]]
 
     def claim_step(self, claim: StepClaim, now: datetime) -> bool:
         """Run escalation step `claim.step` if the alert is still waiting at that step.
@@ -170,7 +171,7 @@ class AlertStore:
                     revision=Alert.revision + 1,
                 )
             )
-            if moved.rowcount != 1:
+            if rows_changed(moved) != 1:
                 return False
             session.add(
                 AlertEvent(
@@ -219,7 +220,7 @@ class AlertStore:
                     revision=Alert.revision + 1,
                 )
             )
-            if taken.rowcount == 1:
+            if rows_changed(taken) == 1:
                 session.add(
                     AlertEvent(
                         alert_id=alert_id, at=now, kind=EventKind.ACKNOWLEDGED, actor_id=member_id
@@ -268,7 +269,7 @@ class AlertStore:
                     revision=Alert.revision + 1,
                 )
             )
-            if closed.rowcount == 1:
+            if rows_changed(closed) == 1:
                 session.add(
                     AlertEvent(
                         alert_id=alert_id,
@@ -379,7 +380,7 @@ class AlertStore:
         """Alerts whose card is missing or behind the row, and not waiting for a retry."""
         with session_scope(self.engine) as session:
             query = (
-                select(Alert.id)
+                select(col(Alert.id))
                 .where(
                     (col(Alert.card_message_id).is_(None))
                     | (col(Alert.card_revision) < col(Alert.revision)),
@@ -388,4 +389,4 @@ class AlertStore:
                 .order_by(col(Alert.id))
                 .limit(limit)
             )
-            return list(session.exec(query))
+            return [alert_id for alert_id in session.exec(query) if alert_id is not None]

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, and_, or_, update
 from sqlmodel import Session, col, select
 
-from storage.db import session_scope
+from storage.db import rows_changed, session_scope
 from storage.models import Delivery, GroupPost, Member, Notification, SmsAttempt
 
 # A claim older than this belongs to a sender that died mid-call: the SMS is sent again.
@@ -64,7 +64,7 @@ class OutboxStore:
                         status=Delivery.SENDING, claimed_at=now, attempts=Notification.attempts + 1
                     )
                 )
-                if taken.rowcount == 1:
+                if rows_changed(taken) == 1:
                     claimed.append(session.get_one(Notification, notification_id))
         return claimed
 
@@ -73,6 +73,7 @@ class OutboxStore:
         status = {"sent": Delivery.SENT, "failed": Delivery.FAILED}.get(
             result.outcome, Delivery.PENDING
         )
+        assert notification.id is not None
         with session_scope(self.engine) as session:
             session.add(
                 SmsAttempt(

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Engine, or_, update
 from sqlmodel import Session, col, select
 
-from storage.db import session_scope
+from storage.db import rows_changed, session_scope
 from storage.models import ChatSetting, Member, Role
 
 TIER_ROLES = {
@@ -107,7 +107,7 @@ class RosterStore:
                 .where(col(Member.id) == member_id, col(Member.on_duty) != on_duty)
                 .values(on_duty=on_duty, on_duty_since=now if on_duty else None, updated_at=now)
             )
-            return changed.rowcount == 1
+            return rows_changed(changed) == 1
 
     def on_duty(self) -> list[Member]:
         with session_scope(self.engine) as session:
