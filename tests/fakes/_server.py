@@ -34,10 +34,10 @@ class Signal:
     async def wait_for(
         self, condition: Callable[[], T | None], timeout: float, describe: Callable[[], str]
     ) -> T:
-        """Return the first truthy value of `condition`, checked after every change."""
+        """Return the first value of `condition` that is not None, checked after every change."""
         try:
             async with asyncio.timeout(timeout):
-                while not (found := condition()):
+                while (found := condition()) is None:
                     await self.next_change()
                 return found
         except TimeoutError:

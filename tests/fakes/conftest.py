@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator
 
 import pytest
 import telegram
+from telegram.request import HTTPXRequest
 from twilio.rest import Client
 
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.twilio import FakeTwilio, aimed_http_client
 
 BOT_TOKEN = "7000001:fake-token-for-tests"
+
+# The fakes speak plain HTTP; one shared TLS context spares each Bot loading the CA bundle.
+_TLS = ssl.create_default_context()
+
+
+def loopback_request() -> HTTPXRequest:
+    """PTB's own request class, minus the per-client certificate loading."""
+    return HTTPXRequest(httpx_kwargs={"verify": _TLS})
 
 
 @pytest.fixture
@@ -24,7 +34,13 @@ async def tg() -> AsyncIterator[FakeTelegram]:
 @pytest.fixture
 async def bot(tg: FakeTelegram) -> AsyncIterator[telegram.Bot]:
     """The real PTB Bot, initialised against the fake (so getMe has been called)."""
-    async with telegram.Bot(BOT_TOKEN, base_url=tg.base_url) as real_bot:
+    real_bot = telegram.Bot(
+        BOT_TOKEN,
+        base_url=tg.base_url,
+        request=loopback_request(),
+        get_updates_request=loopback_request(),
+    )
+    async with real_bot:
         yield real_bot
 
 

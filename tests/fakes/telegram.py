@@ -52,6 +52,9 @@ GROUP_LIMITED_METHODS = frozenset(
     {"sendMessage", "editMessageText", "editMessageReplyMarkup", "sendPhoto", "sendDocument"}
 )
 
+# Telegram leaves these out of getUpdates unless allowed_updates names them.
+OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
+
 # PTB sends a form whose values are strings; these are JSON or numbers inside the string.
 _JSON_PARAMS = frozenset(
     {
@@ -197,6 +200,7 @@ class FakeTelegram(LoopbackServer):
         self._failures: list[_Failure] = []
         self._delays: dict[str, float] = {}
         self._rate_limit: _GroupRateLimit | None = None
+        self._allowed_updates: frozenset[str] | None = None
 
     @property
     def base_url(self) -> str:
@@ -204,12 +208,16 @@ class FakeTelegram(LoopbackServer):
         return f"{self.root_url}/bot"
 
     def reset(self) -> None:
-        """Forget calls, messages, queued updates, failures, delays and the rate limit."""
+        """Forget calls, messages, queued updates, failures, delays and the rate limit.
+
+        Update and message ids keep counting up, so a bot that is polling stays in step.
+        """
         self.calls.clear()
         self._updates.clear()
         self._failures.clear()
         self._delays.clear()
         self._rate_limit = None
+        self._allowed_updates = None
         self.api.reset()
 
     # Arranging.
@@ -322,7 +330,11 @@ class FakeTelegram(LoopbackServer):
         *,
         count: int = 1,
     ) -> Call:
-        """Return the `count`-th recorded call that matches, waiting for it to arrive."""
+        """Return the `count`-th recorded call that matches, waiting for it to arrive.
+
+        A call is recorded once the fake has acted on it and before any delay; getUpdates is
+        recorded when its poll begins.
+        """
         matches = self._matcher(predicate_or_method)
 
         def found() -> Call | None:
@@ -408,6 +420,7 @@ class FakeTelegram(LoopbackServer):
 
     def _run(self, method: str, params: dict[str, Any], chat_id: int | None) -> Any:
         if method == "getUpdates":
+            self._remember_allowed_updates(params.get("allowed_updates"))
             self._confirm(params.get("offset"))
             return None
         limit = self._rate_limit
@@ -430,17 +443,32 @@ class FakeTelegram(LoopbackServer):
         else:
             self._updates[:] = [u for u in self._updates if u["update_id"] >= offset]
 
+    def _remember_allowed_updates(self, allowed: object) -> None:
+        """Keep the update types asked for; an empty list means Telegram's default."""
+        if isinstance(allowed, list):
+            self._allowed_updates = frozenset(allowed) if allowed else None
+
+    def _deliverable(self) -> list[dict[str, Any]]:
+        return [update for update in self._updates if self._is_wanted(update)]
+
+    def _is_wanted(self, update: dict[str, Any]) -> bool:
+        kind = next((key for key in update if key != "update_id"), "")
+        if self._allowed_updates is None:
+            return kind not in OPT_IN_UPDATES
+        return kind in self._allowed_updates
+
+    def _deliverable_or_closing(self) -> bool | None:
+        return True if self._deliverable() or self._closing.is_set() else None
+
     async def _poll(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         timeout = params.get("timeout")
         timeout = timeout if isinstance(timeout, int | float) else 0
         if timeout > 0:
             with contextlib.suppress(TimeoutError):
-                await self._updates_changed.wait_for(
-                    lambda: self._updates or self._closing.is_set(), timeout, str
-                )
+                await self._updates_changed.wait_for(self._deliverable_or_closing, timeout, str)
         limit = params.get("limit")
         limit = limit if isinstance(limit, int) and 1 <= limit <= UPDATES_LIMIT else UPDATES_LIMIT
-        return self._updates[:limit]
+        return self._deliverable()[:limit]
 
     # Control endpoints.
 
@@ -453,6 +481,8 @@ class FakeTelegram(LoopbackServer):
         return json_ok([asdict(call) for call in self.calls])
 
     async def _control_messages(self, request: web.Request) -> web.Response:
+        if not request.query.get("chat_id", "").lstrip("-").isdigit():
+            return web.json_response({"ok": False, "description": "chat_id is needed"}, status=400)
         chat_id = int(request.query["chat_id"])
         found = self.messages(chat_id, include_deleted="include_deleted" in request.query)
         return json_ok([{**asdict(message), "message": message.to_dict()} for message in found])

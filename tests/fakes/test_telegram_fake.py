@@ -284,6 +284,23 @@ async def test_get_updates_long_polls_until_an_update_arrives(
     assert [update.message.text for update in received] == ["hi"]
 
 
+async def test_chat_member_updates_come_only_when_asked_for_by_name(
+    tg: FakeTelegram, bot: telegram.Bot
+) -> None:
+    joined = updates.my_chat_member(GROUP, from_user=ANN)
+    joined["chat_member"] = joined.pop("my_chat_member")
+    tg.push_update(joined)
+    tg.push_update(updates.text_message("hi", from_user=ANN, chat=GROUP))
+
+    by_default = await bot.get_updates()
+    asked = await bot.get_updates(allowed_updates=["chat_member", "message"])
+    remembered = await bot.get_updates()
+
+    assert [update.message.text for update in by_default] == ["hi"]
+    assert [update.chat_member is not None for update in asked] == [True, False]
+    assert len(remembered) == 2
+
+
 @pytest.mark.parametrize(
     ("text", "error"),
     [

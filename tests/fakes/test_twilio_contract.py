@@ -161,6 +161,14 @@ async def test_a_stored_message_can_be_fetched_by_sid(sms_client: Client) -> Non
     assert (fetched.sid, fetched.body, fetched.status) == (sent.sid, "Fire", "queued")
 
 
+async def test_fetching_an_unknown_sid_is_a_coded_404(tw: FakeTwilio, sms_client: Client) -> None:
+    with pytest.raises(TwilioRestException) as caught:
+        await sms_client.messages("SM" + "0" * 32).fetch_async()
+
+    assert (caught.value.status, caught.value.code) == (404, 20404)
+    assert (tw.requests[-1].method, tw.requests[-1].status) == ("GET", 404)
+
+
 @pytest.mark.parametrize("code", [21211, 21408, 21610, 21614])
 async def test_a_refused_number_surfaces_as_twilio_rest_exception(
     tw: FakeTwilio, sms_client: Client, code: int

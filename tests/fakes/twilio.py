@@ -227,13 +227,15 @@ class FakeTwilio(LoopbackServer):
         return web.json_response(answer, status=status)
 
     async def _fetch_message(self, request: web.Request) -> web.Response:
+        arrived = time.monotonic()
         try:
             self._authenticate(request)
-            answer = self._stored(request.match_info["sid"], request.path).resource
+            status, answer = 200, self._stored(request.match_info["sid"], request.path).resource
         except TwilioError as error:
-            return web.json_response(error.body(), status=error.status)
+            status, answer = error.status, error.body()
+        self._record(request, {}, arrived, status, answer)
         await self.pause(self._delay)
-        return web.json_response(answer)
+        return web.json_response(answer, status=status)
 
     def _authenticate(self, request: web.Request) -> None:
         credentials = _basic_credentials(request.headers.get("Authorization", ""))
