@@ -39,7 +39,13 @@ from tests.fakes._server import (
     read_json,
     serve_until_signalled,
 )
-from tests.fakes.telegram_api import ApiError, BotApi, StoredMessage, forbidden
+from tests.fakes.telegram_api import (
+    ApiError,
+    BotApi,
+    StoredMessage,
+    forbidden,
+    too_many_requests,
+)
 
 __all__ = ["Call", "FakeTelegram", "StoredMessage"]
 
@@ -168,10 +174,7 @@ class _GroupRateLimit:
             window.popleft()
         if len(window) >= self.per_minute:
             self.rejected += 1
-            retry_after = max(1, math.ceil(window[0] + GROUP_WINDOW_SECONDS - now))
-            raise ApiError(
-                429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
-            )
+            raise too_many_requests(max(1, math.ceil(window[0] + GROUP_WINDOW_SECONDS - now)))
 
     def note(self, chat_id: int) -> None:
         self._sent.setdefault(chat_id, deque()).append(self.clock())
