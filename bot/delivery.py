@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
+from telegram.error import BadRequest, ChatMigrated, RetryAfter, TelegramError
 
 from bot import render
 from bot.clock import Clock
@@ -183,9 +183,6 @@ class Poster:
         return self.clock.now() + backoff(attempt, TELEGRAM_BACKOFF)
 
 
-TELEGRAM_FAILURES = (NetworkError, Forbidden, RetryAfter)  # NetworkError covers TimedOut, 5xx
-
-
 class LinePoster:
     """Posts the group lines queued by escalation steps, once each SMS has a first answer."""
 
@@ -211,7 +208,7 @@ class LinePoster:
             text += render.step_outcome(deliveries)
         try:
             message = await self.poster.send(text)
-        except (*TELEGRAM_FAILURES, BadRequest) as error:
+        except TelegramError as error:  # whatever Telegram says, the line waits and retries
             retry_at = self.poster.retry_at(error, post.attempts + 1)
             logger.warning(
                 "Group line %s not posted (%s); retrying at %s",
@@ -272,7 +269,7 @@ class CardSyncer:
                 await self.poster.edit(chat_id, message_id, text, markup)
         except BadRequest as error:
             return await self._bad_request(alert_id, alert.revision, error)
-        except TELEGRAM_FAILURES as error:
+        except TelegramError as error:  # 429, timeouts, 5xx, 403: wait and retry
             await self._defer(alert_id, error)
             return True
         self.failures.pop(alert_id, None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -14,7 +15,14 @@ from tests.fakes.telegram import FakeTelegram
 from tests.fakes.twilio import FakeTwilio
 from tests.support import databases, people
 from tests.support.clock import ManualClock
-from tests.support.harness import ACCOUNT_SID, AUTH_TOKEN, Harness, build, make_settings
+from tests.support.harness import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    Harness,
+    MakeBot,
+    build,
+    make_settings,
+)
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -81,12 +89,32 @@ async def tw() -> AsyncIterator[FakeTwilio]:
 
 
 @pytest.fixture
-async def vigil(
+def make_bot(
     sqlite_url: str, sqlite_engine: Engine, clock: ManualClock, tg: FakeTelegram, tw: FakeTwilio
-) -> AsyncIterator[Harness]:
-    """The real bot on SQLite with the usual roster, Ali on duty, time under test control."""
+) -> MakeBot:
+    """Builds the real bot on one SQLite database with the usual roster, Ali on duty.
+
+    Call it again to restart. `sms=False` leaves Twilio unconfigured; `policy` and `clock`
+    replace the defaults; other keywords replace settings.
+    """
     people.seed(RosterStore(sqlite_engine), clock.now())
-    harness = build(make_settings(sqlite_url, tg, tw), sqlite_engine, clock, tg, tw)
+
+    def make(
+        *, sms: bool = True, policy: Path | None = None, clock: Any = clock, **overrides: Any
+    ) -> Harness:
+        twilio = tw if sms else None
+        settings = make_settings(sqlite_url, tg, twilio)
+        if policy is not None:
+            overrides["policy_path"] = policy
+        return build(settings, sqlite_engine, clock, tg, twilio, **overrides)
+
+    return make
+
+
+@pytest.fixture
+async def vigil(make_bot: MakeBot) -> AsyncIterator[Harness]:
+    """The real bot, started, with time under the test's control."""
+    harness = make_bot()
     await harness.start()
     yield harness
     await harness.stop()

@@ -6,16 +6,14 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from bot.clock import SystemClock
 from storage.models import Notification, SmsAttempt
-from storage.roster import RosterStore
-from tests.fakes.telegram import FakeTelegram
 from tests.fakes.twilio import FakeTwilio
 from tests.support import people
 from tests.support.clock import ManualClock
-from tests.support.harness import FROM_NUMBER, Harness, build, make_settings
+from tests.support.harness import FROM_NUMBER, Harness, MakeBot
 
 ALERT = "/alert critical Suspicious vehicle at the main gate"
 
@@ -182,11 +180,8 @@ async def test_escalation_goes_on_while_telegram_is_down(vigil: Harness) -> None
     assert _lines(vigil) == []
 
 
-async def test_without_twilio_each_step_says_sms_is_not_configured(
-    sqlite_url: str, sqlite_engine: Engine, clock: ManualClock, tg: FakeTelegram
-) -> None:
-    people.seed(RosterStore(sqlite_engine), clock.now())
-    harness = build(make_settings(sqlite_url, tg, None), sqlite_engine, clock, tg, None)
+async def test_without_twilio_each_step_says_sms_is_not_configured(make_bot: MakeBot) -> None:
+    harness = make_bot(sms=False)
     await harness.start()
     try:
         await harness.say(people.CONSUL, ALERT)
@@ -201,15 +196,9 @@ async def test_without_twilio_each_step_says_sms_is_not_configured(
 
 
 async def test_a_restart_runs_overdue_steps_once_and_repeats_nothing(
-    sqlite_url: str,
-    sqlite_engine: Engine,
-    clock: ManualClock,
-    tg: FakeTelegram,
-    tw: FakeTwilio,
+    make_bot: MakeBot, clock: ManualClock, tw: FakeTwilio
 ) -> None:
-    people.seed(RosterStore(sqlite_engine), clock.now())
-    settings = make_settings(sqlite_url, tg, tw)
-    first = build(settings, sqlite_engine, clock, tg, tw)
+    first = make_bot()
     await first.start()
     await first.say(people.CONSUL, ALERT)
     await first.advance(minutes=2)
@@ -217,7 +206,7 @@ async def test_a_restart_runs_overdue_steps_once_and_repeats_nothing(
 
     clock.advance(minutes=4)
     for _ in range(2):  # start twice: the second start must add nothing
-        again = build(settings, sqlite_engine, clock, tg, tw)
+        again = make_bot()
         await again.start()
         await again.vigil.tick()
         await again.stop()
@@ -234,10 +223,8 @@ async def test_a_restart_recreates_the_timer_from_the_database(vigil: Harness) -
 
 
 async def test_real_timers_fire_through_the_real_scheduler(
-    sqlite_url: str, sqlite_engine: Engine, tg: FakeTelegram, tw: FakeTwilio, tmp_path: Path
+    make_bot: MakeBot, tw: FakeTwilio, tmp_path: Path
 ) -> None:
-    from bot.clock import SystemClock
-
     policy = tmp_path / "fast.toml"
     policy.write_text(
         '[levels.critical]\nsteps = [{ after = "1s", notify = "on_duty" }, '
@@ -245,10 +232,7 @@ async def test_real_timers_fire_through_the_real_scheduler(
         '[levels.high]\nsteps = [{ after = "1s", notify = "on_duty" }]\n'
         '[levels.normal]\nsteps = [{ after = "1s", notify = "on_duty" }]\n'
     )
-    clock = SystemClock()
-    people.seed(RosterStore(sqlite_engine), clock.now())
-    settings = make_settings(sqlite_url, tg, tw, policy=policy)
-    harness = build(settings, sqlite_engine, clock, tg, tw)  # type: ignore[arg-type]
+    harness = make_bot(policy=policy, clock=SystemClock())
     await harness.start()
     await harness.app.start()
     try:

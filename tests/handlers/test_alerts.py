@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import Session, select
 
 from storage.models import Alert
@@ -114,8 +115,11 @@ async def test_help_in_private_lists_what_the_caller_may_do(vigil: Harness) -> N
     assert "/ack" in text and "/onduty" in text and "/alert" in text
 
 
-async def test_an_alert_is_kept_when_telegram_fails_to_post_the_card(vigil: Harness) -> None:
-    vigil.tg.fail_next("sendMessage", status=502)
+@pytest.mark.parametrize("status", [502, 500, 403, 404])
+async def test_an_alert_is_kept_when_telegram_fails_to_post_the_card(
+    vigil: Harness, status: int
+) -> None:
+    vigil.tg.fail_next("sendMessage", status=status)
 
     await vigil.say(people.CONSUL, ALERT)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -144,3 +145,6 @@ def build(
         settings = replace(settings, **overrides)
     application = build_application(settings, engine=engine, clock=clock)
     return Harness(application, tg, clock, tw)
+
+
+MakeBot = Callable[..., Harness]  # the `make_bot` fixture: builds a bot, again for a restart
