@@ -72,4 +72,4 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str) -> None:
     """Create the schema, or bring an existing database up to the newest version."""
     make_engine(url).dispose()  # creates the SQLite folder if needed
-    command.upgrade(alembic_config(url), "head")
+    command.upgrade(alembic_config(url), "heads")  # features may add independent branches
