@@ -7,9 +7,10 @@ import logging
 from sqlalchemy import Engine
 from telegram import BotCommand
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder
 
 from bot.clock import Clock, SystemClock
+from bot.ratelimit import PriorityRateLimiter
 from bot.service import Stores, Vigil
 from bot.sms import SmsProvider
 from config.policy import load_policy
@@ -37,16 +38,18 @@ def build_application(
     engine: Engine | None = None,
     clock: Clock | None = None,
     sms: SmsProvider | None = None,
+    rate_limiter: PriorityRateLimiter | None = None,
 ) -> Application:  # type: ignore[type-arg]
     """Build the bot: handlers, services, timers. Nothing touches the network yet."""
     builder = ApplicationBuilder().token(settings.telegram_token).concurrent_updates(True)
     if settings.telegram_api_base_url:
         base = settings.telegram_api_base_url.rstrip("/")
         builder = builder.base_url(base).base_file_url(base.replace("/bot", "/file/bot"))
-    if settings.telegram_rate_limit:
-        # Telegram allows ~20 messages a minute in a group; 429s are handled by our senders.
-        limiter = AIORateLimiter(max_retries=0)
-        builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]  # PTB's generics
+    # Always installed, so cards and lines can be marked urgent; tests switch the limits off.
+    limiter = rate_limiter or (
+        PriorityRateLimiter() if settings.telegram_rate_limit else PriorityRateLimiter.off()
+    )
+    builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]  # PTB's generics
     application = builder.post_init(_start).post_shutdown(_stop).build()
 
     policy = load_policy(settings.policy_path)

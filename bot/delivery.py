@@ -13,15 +13,18 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from telegram import Bot, InlineKeyboardMarkup, Message, ReplyParameters
+from telegram import InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, RetryAfter, TelegramError
+from telegram.ext import ExtBot
 
 from bot import render
 from bot.clock import Clock
 from bot.phones import mask
+from bot.ratelimit import URGENT
 from bot.sms import PermanentSmsError, SmsProvider, TransientSmsError
 from storage.alerts import AlertStore
 from storage.models import GroupPost, Notification
@@ -108,7 +111,7 @@ class GroupChat:
 class Poster:
     """Sends and edits messages in the group, turning Telegram failures into retry times."""
 
-    def __init__(self, bot: Bot, group: GroupChat, clock: Clock) -> None:
+    def __init__(self, bot: ExtBot[Any], group: GroupChat, clock: Clock) -> None:
         self.bot = bot
         self.group = group
         self.clock = clock
@@ -145,6 +148,7 @@ class Poster:
                 reply_markup=markup,
                 reply_parameters=reply,
                 protect_content=protect,
+                rate_limit_args=URGENT,
             )
         except ChatMigrated as error:
             await self.group.migrate(self.group.id, int(error.new_chat_id))
@@ -154,6 +158,7 @@ class Poster:
                 parse_mode=parse_mode,
                 reply_markup=markup,
                 protect_content=protect,
+                rate_limit_args=URGENT,
             )
 
     async def edit(
@@ -166,12 +171,17 @@ class Poster:
                 message_id=message_id,
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,
+                rate_limit_args=URGENT,
             )
         except BadRequest as error:
             if "can't parse entities" not in error.message.lower():
                 raise
             await self.bot.edit_message_text(
-                _plain(text), chat_id=chat_id, message_id=message_id, reply_markup=markup
+                _plain(text),
+                chat_id=chat_id,
+                message_id=message_id,
+                reply_markup=markup,
+                rate_limit_args=URGENT,
             )
 
     def retry_at(self, error: Exception, attempt: int) -> datetime:

@@ -6,10 +6,10 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine
-from telegram import Bot
-from telegram.ext import ContextTypes, JobQueue
+from telegram.ext import ContextTypes, ExtBot, JobQueue
 
 from bot.clock import Clock
 from bot.delivery import CardSyncer, GroupChat, LinePoster, Poster, SmsSender
@@ -47,7 +47,7 @@ class Vigil:
         stores: Stores,
         policy: Policy,
         clock: Clock,
-        bot: Bot,
+        bot: ExtBot[Any],
         sms: SmsProvider | None = None,
     ) -> None:
         self.settings = settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import CommandHandler, ContextTypes
 
@@ -14,6 +14,7 @@ from handlers.common import NEW_MESSAGES, command_text, group_member, parse_aler
 
 USAGE = "Usage: /status for every open alert, or /status <alert number> for one alert."
 NOT_FOUND = "There is no alert #{id}."
+LIST_WAITING = "status_list_waiting"
 
 
 async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -28,14 +29,32 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await message.reply_text(USAGE)
         return
 
-    vigil = vigil_of(context)
     if alert_id is None:
-        views = await asyncio.to_thread(vigil.stores.alerts.open_views)
-        text = render.status_list(views, vigil.clock.now())
-    else:
-        text = await _timeline(context, alert_id)
+        await _status_list(context, message)
+        return
+
+    text = await _timeline(context, alert_id)
 
     await message.reply_text(text, parse_mode=ParseMode.HTML)
+
+
+async def _status_list(context: ContextTypes.DEFAULT_TYPE, message: Message) -> None:
+    """Send the open alerts, unless a list for this chat is still waiting for Telegram.
+
+    In a burst, Telegram's group limit makes chatter wait behind alert cards; the list that
+    is waiting then answers everyone who asked meanwhile, instead of adding to the queue.
+    """
+    chat_data = context.chat_data if context.chat_data is not None else {}
+    if chat_data.get(LIST_WAITING):
+        return
+    chat_data[LIST_WAITING] = True
+    try:
+        vigil = vigil_of(context)
+        views = await asyncio.to_thread(vigil.stores.alerts.open_views)
+        text = render.status_list(views, vigil.clock.now())
+        await message.reply_text(text, parse_mode=ParseMode.HTML)
+    finally:
+        chat_data[LIST_WAITING] = False
 
 
 async def _timeline(context: ContextTypes.DEFAULT_TYPE, alert_id: int) -> str:

@@ -14,6 +14,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.app import build_application, vigil_of
+from bot.ratelimit import PriorityRateLimiter
 from bot.service import Vigil
 from config.settings import DEFAULT_POLICY_PATH, Settings, TwilioSettings
 from storage.models import Alert
@@ -139,11 +140,15 @@ def build(
     clock: ManualClock,
     tg: FakeTelegram,
     tw: FakeTwilio | None,
+    rate_limiter: PriorityRateLimiter | None = None,
     **overrides: Any,
 ) -> Harness:
+    """The real application; `overrides` replace settings."""
     if overrides:
         settings = replace(settings, **overrides)
-    application = build_application(settings, engine=engine, clock=clock)
+    application = build_application(
+        settings, engine=engine, clock=clock, rate_limiter=rate_limiter
+    )
     return Harness(application, tg, clock, tw)
 
 
