@@ -10,13 +10,17 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
 from bot.clock import Clock, SystemClock
+from bot.meetings import Meetings
 from bot.ratelimit import PriorityRateLimiter
 from bot.service import Stores, Vigil
 from bot.sms import SmsProvider
 from config.policy import load_policy
 from config.settings import Settings
 from handlers import acknowledgements, alerts, duty, errors, help, membership, status
+from handlers import meetings as meeting_handlers
 from storage.db import make_engine
+from storage.meetings import MeetingStore
+from storage.report import ReportStore
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +32,9 @@ COMMANDS = [
     BotCommand("onduty", "Start your duty"),
     BotCommand("offduty", "End your duty"),
     BotCommand("oncall", "Who is on duty now"),
+    BotCommand("meeting", "The next security meeting; admins set, move or cancel it"),
+    BotCommand("agenda", "The next meeting's agenda; admins: /agenda add item"),
+    BotCommand("report", "A month's figures and chart: /report [YYYY-MM]"),
     BotCommand("help", "What you can do here"),
 ]
 
@@ -56,9 +63,14 @@ def build_application(
     stores = Stores.on(engine or make_engine(settings.database_url))
     vigil = Vigil(settings, stores, policy, clock or SystemClock(), application.bot, sms)
     application.bot_data["vigil"] = vigil
+    database = stores.alerts.engine
+    application.bot_data["meetings"] = Meetings(
+        settings, MeetingStore(database), ReportStore(database), vigil.poster, vigil.clock
+    )
 
     for module in (alerts, acknowledgements, status, duty, help, membership):
         application.add_handlers(module.handlers())
+    application.add_handlers(meeting_handlers.handlers())
     application.add_error_handler(errors.on_error)
     return application
 
@@ -70,6 +82,7 @@ async def _start(application: Application) -> None:  # type: ignore[type-arg]
     except TelegramError as error:
         logger.warning("Could not set the command menu: %s", error)
     await vigil.start(application.job_queue)
+    await application.bot_data["meetings"].start(application.job_queue)
     logger.info("Vigil is running for group %s", vigil.group.id)
 
 

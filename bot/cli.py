@@ -12,10 +12,12 @@ from dotenv import load_dotenv
 from bot.clock import SystemClock
 from bot.logs import setup_logging
 from bot.phones import mask
+from bot.report import Month, export
 from bot.roster_file import RosterFileError, read_roster
 from config.policy import PolicyError, load_policy
-from config.settings import SettingsError, load_settings, storage_settings
+from config.settings import SettingsError, load_settings, local_zone, storage_settings
 from storage import db
+from storage.report import ReportStore
 from storage.roster import RosterStore
 
 USAGE_ERROR = 2
@@ -43,6 +45,16 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="upgrade the database and start the bot")
     run.set_defaults(action=_run)
+
+    report = commands.add_parser(
+        "report",
+        help="a month's figures: print them, export a CSV, draw the chart",
+        description="Without --month: last month, in VIGIL_TIMEZONE.",
+    )
+    report.add_argument("--month", metavar="YYYY-MM", help="e.g. 2026-11")
+    report.add_argument("--csv", type=Path, metavar="FILE", help="one row per alert")
+    report.add_argument("--png", type=Path, metavar="FILE", help="the chart")
+    report.set_defaults(action=_report)
 
     database = commands.add_parser("db", help="database schema")
     database_commands = database.add_subparsers(title="commands", required=True, metavar="COMMAND")
@@ -78,6 +90,19 @@ def _run(_args: argparse.Namespace) -> int:
 
     application = build_application(settings)
     application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    url, _region = storage_settings()
+    zone, now = local_zone(), SystemClock().now()
+    month = Month.parse(args.month) if args.month else Month.before(now, zone)
+    if month is None:
+        print("vigil: --month: expected YYYY-MM, e.g. 2026-11", file=sys.stderr)
+        return USAGE_ERROR
+    db.upgrade(url)
+    records = ReportStore(db.make_engine(url)).alerts_between(month.start(zone), month.end(zone))
+    print("\n".join(export(records, month, zone, now, args.csv, args.png)))
     return 0
 
 

@@ -13,6 +13,10 @@ class Action(StrEnum):
     RESOLVE = "resolve alerts"
     SEE_STATUS = "see alert status"
     GO_ON_DUTY = "go on or off duty"
+    SEE_MEETING = "see the monthly meeting and its agenda"
+    PLAN_MEETING = "set, move or cancel the monthly meeting and add to its agenda"
+    RSVP = "answer for your organisation to the monthly meeting"
+    SEE_REPORT = "see the monthly report"
 
 
 RESPONDERS = frozenset({Role.OFFICER, Role.SUPERVISOR, Role.COMMAND})
@@ -24,6 +28,10 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Action.RESOLVE: RESPONDERS | {Role.ADMIN},
     Action.SEE_STATUS: EVERYONE,
     Action.GO_ON_DUTY: RESPONDERS,
+    Action.SEE_MEETING: EVERYONE,
+    Action.PLAN_MEETING: frozenset({Role.ADMIN}),
+    Action.RSVP: EVERYONE,
+    Action.SEE_REPORT: EVERYONE,
 }
 
 

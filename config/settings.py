@@ -6,10 +6,13 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
+
+from config.meetings import DEFAULT_OFFSETS, MeetingRuleError, parse_offsets, parse_rule
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("default_policy.toml")
 DEFAULT_DATABASE_URL = "sqlite:///data/vigil.db"
@@ -44,6 +47,8 @@ class Settings:
     phone_region: str = "PK"
     telegram_rate_limit: bool = True
     sweep_seconds: float = 2.0
+    meeting_rule: str | None = None
+    meeting_reminders: tuple[timedelta, ...] = DEFAULT_OFFSETS
 
     def __repr__(self) -> str:  # keeps the token and Twilio secret out of any traceback
         return f"Settings(group_chat_id={self.group_chat_id}, database={self.safe_database_url})"
@@ -73,6 +78,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         twilio=_twilio(env),
         timezone=_timezone(env.get("VIGIL_TIMEZONE") or "Asia/Karachi"),
         policy_path=_policy_path(env.get("VIGIL_ESCALATION_POLICY")),
+        meeting_rule=_meeting_rule(env.get("VIGIL_MEETING_RULE")),
+        meeting_reminders=_meeting_reminders(env.get("VIGIL_MEETING_REMINDERS")),
         phone_region=_region(env.get("VIGIL_PHONE_REGION") or "PK"),
     )
 
@@ -136,6 +143,32 @@ def _region(value: str) -> str:
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise SettingsError("VIGIL_PHONE_REGION: expected a two-letter region code such as PK")
     return region
+
+
+def _meeting_rule(value: str | None) -> str | None:
+    rule = " ".join((value or "").split())
+    if not rule:
+        return None
+    try:
+        parse_rule(rule)
+    except MeetingRuleError as error:
+        raise SettingsError(f"VIGIL_MEETING_RULE: {error}") from None
+    return rule
+
+
+def _meeting_reminders(value: str | None) -> tuple[timedelta, ...]:
+    if not (value or "").strip():
+        return DEFAULT_OFFSETS
+    try:
+        return parse_offsets(value or "")
+    except MeetingRuleError as error:
+        raise SettingsError(f"VIGIL_MEETING_REMINDERS: {error}") from None
+
+
+def local_zone(environ: Mapping[str, str] | None = None) -> ZoneInfo:
+    """The group's time zone, for commands that need no Telegram token."""
+    env = dict(os.environ if environ is None else environ)
+    return _timezone(env.get("VIGIL_TIMEZONE") or "Asia/Karachi")
 
 
 def storage_settings(environ: Mapping[str, str] | None = None) -> tuple[str, str]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 from sqlmodel import SQLModel
 
+import storage.meetings  # the monthly meeting's tables
 import storage.models  # noqa: F401  (registers the tables)
 from storage.db import make_engine, upgrade
 
