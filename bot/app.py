@@ -16,7 +16,18 @@ from bot.service import Stores, Vigil
 from bot.sms import SmsProvider
 from config.policy import load_policy
 from config.settings import Settings
-from handlers import acknowledgements, alerts, duty, errors, help, membership, status
+from handlers import (
+    acknowledgements,
+    alerts,
+    duty,
+    errors,
+    guard,
+    help,
+    membership,
+    onboarding,
+    roster,
+    status,
+)
 from handlers import meetings as meeting_handlers
 from storage.db import make_engine
 from storage.meetings import MeetingStore
@@ -31,7 +42,10 @@ COMMANDS = [
     BotCommand("status", "Open alerts, or /status N for one alert"),
     BotCommand("onduty", "Start your duty"),
     BotCommand("offduty", "End your duty"),
-    BotCommand("oncall", "Who is on duty now"),
+    BotCommand("oncall", "Who is on duty now, and who comes next"),
+    BotCommand("whoami", "Your roster entry"),
+    BotCommand("roster", "Admins: the roster by organisation"),
+    BotCommand("invite", "Admins, in private: /invite <role> <organisation>"),
     BotCommand("meeting", "The next security meeting; admins set, move or cancel it"),
     BotCommand("agenda", "The next meeting's agenda; admins: /agenda add item"),
     BotCommand("report", "A month's figures and chart: /report [YYYY-MM]"),
@@ -68,7 +82,8 @@ def build_application(
         settings, MeetingStore(database), ReportStore(database), vigil.poster, vigil.clock
     )
 
-    for module in (alerts, acknowledgements, status, duty, help, membership):
+    application.add_handlers(guard.handlers())
+    for module in (alerts, acknowledgements, status, duty, onboarding, roster, help, membership):
         application.add_handlers(module.handlers())
     application.add_handlers(meeting_handlers.handlers())
     application.add_error_handler(errors.on_error)

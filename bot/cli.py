@@ -9,6 +9,7 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
+from bot import admin_cli
 from bot.clock import SystemClock
 from bot.logs import setup_logging
 from bot.phones import mask
@@ -17,6 +18,7 @@ from bot.roster_file import RosterFileError, read_roster
 from config.policy import PolicyError, load_policy
 from config.settings import SettingsError, load_settings, local_zone, storage_settings
 from storage import db
+from storage.directory import DirectoryStore
 from storage.report import ReportStore
 from storage.roster import RosterStore
 
@@ -72,6 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     importer.set_defaults(action=_roster_import)
     listing = roster_commands.add_parser("list", help="print the roster, phones masked")
     listing.set_defaults(action=_roster_list)
+    admin_cli.add_roster_commands(roster_commands)
+    admin_cli.add_commands(commands)
     return parser
 
 
@@ -117,11 +121,13 @@ def _roster_import(args: argparse.Namespace) -> int:
     url, region = storage_settings()
     roster = read_roster(args.file, region)
     db.upgrade(url)
-    store = RosterStore(db.make_engine(url))
-    now = SystemClock().now()
+    engine = db.make_engine(url)
+    store, directory = RosterStore(engine), DirectoryStore(engine)
+    now, actor = SystemClock().now(), admin_cli.command_line_actor()
     added = updated = 0
     for _line, record in roster.records:
-        if store.upsert(record, now):
+        directory.ensure_organisation(record.organisation, now, actor)
+        if store.upsert(record, now, actor):
             added += 1
         else:
             updated += 1

@@ -7,6 +7,7 @@ shortened here too (the row keeps the whole text).
 from __future__ import annotations
 
 import html
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,11 +15,14 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.sms import describe_error
 from storage.alerts import AlertView, TimelineEntry
+from storage.directory import Organisation
 from storage.models import AlertState, Delivery, EventKind
 from storage.outbox import StepDelivery
 
 MESSAGE_LIMIT = 4096  # Telegram counts UTF-16 code units of the visible text
 SMS_TEXT_LIMIT = 90
+SMS_ADDRESS_LIMIT = 40
+MAP_URL = "https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}"
 LEVEL_MARK = {"critical": "🔴", "high": "🟠", "normal": "🟡"}
 TIER_NAME = {
     "on_duty": "the duty officers",
@@ -79,6 +83,8 @@ def card_text(view: AlertView, zone: ZoneInfo) -> str:
         f"Reported by {escape(view.reporter.name)} at {local_stamp(alert.raised_at, zone)}",
         _state_line(view, zone),
     ]
+    if view.place is not None and (where := place_line(view.place)):
+        footer.insert(0, where)
     if view.responders:
         footer.append("Also responding: " + escape(", ".join(view.responders)))
     if alert.resolution_note:
@@ -89,8 +95,17 @@ def card_text(view: AlertView, zone: ZoneInfo) -> str:
     return frame.replace("{}", body, 1)
 
 
+def place_line(place: Organisation) -> str:
+    """`📍 1 Embassy Road · map` with a link built from the organisation's coordinates."""
+    parts = [escape(place.address)] if place.address else []
+    if place.latitude is not None and place.longitude is not None:
+        url = MAP_URL.format(lat=place.latitude, lon=place.longitude)
+        parts.append(f'<a href="{html.escape(url)}">map</a>')
+    return "📍 " + " · ".join(parts) if parts else ""
+
+
 def _strip_tags(text: str) -> str:
-    return text.replace("<b>", "").replace("</b>", "")
+    return re.sub(r"</?[a-z][^>]*>", "", text)
 
 
 def _state_line(view: AlertView, zone: ZoneInfo) -> str:
@@ -131,8 +146,11 @@ def sms_text(view: AlertView, now: datetime) -> str:
     """A short, self-contained page: number, level, organisation, text, wait, how to ack."""
     alert = view.alert
     waited = max(int((now - alert.raised_at).total_seconds() // 60), 0)
+    where = ""
+    if view.place is not None and view.place.address:
+        where = f" at {shorten(view.place.address, SMS_ADDRESS_LIMIT)}"
     return (
-        f"VIGIL #{alert.id} {alert.level.upper()} {shorten(alert.organisation, 40)}: "
+        f"VIGIL #{alert.id} {alert.level.upper()} {shorten(alert.organisation, 40)}{where}: "
         f"{shorten(alert.text, SMS_TEXT_LIMIT)} (waiting {waited} min). "
         f"Acknowledge in the Telegram group: /ack {alert.id}"
     )

@@ -14,10 +14,13 @@ from telegram.ext import ContextTypes, ExtBot, JobQueue
 from bot.clock import Clock
 from bot.delivery import CardSyncer, GroupChat, LinePoster, Poster, SmsSender
 from bot.escalation import Escalator
+from bot.rota import Rota
 from bot.sms import SmsProvider, TwilioSms
 from config.policy import Policy
 from config.settings import Settings
 from storage.alerts import AlertStore, Outcome, StepClaim
+from storage.audit import Actor, AuditStore
+from storage.directory import DirectoryStore
 from storage.models import Alert, Member
 from storage.outbox import OutboxStore
 from storage.roster import RosterStore
@@ -32,10 +35,18 @@ class Stores:
     alerts: AlertStore
     roster: RosterStore
     outbox: OutboxStore
+    audit: AuditStore
+    directory: DirectoryStore
 
     @classmethod
     def on(cls, engine: Engine) -> Stores:
-        return cls(AlertStore(engine), RosterStore(engine), OutboxStore(engine))
+        return cls(
+            AlertStore(engine),
+            RosterStore(engine),
+            OutboxStore(engine),
+            AuditStore(engine),
+            DirectoryStore(engine),
+        )
 
 
 class Vigil:
@@ -61,7 +72,10 @@ class Vigil:
         self.poster = Poster(bot, self.group, clock)
         self.escalator = Escalator(stores.alerts, stores.roster, policy, clock, self.sms_enabled)
         self.lines = LinePoster(stores.outbox, self.poster)
-        self.cards = CardSyncer(stores.alerts, self.poster, settings.timezone)
+        self.cards = CardSyncer(
+            stores.alerts, self.poster, settings.timezone, settings.protect_content
+        )
+        self.rota = Rota(self)
         self.sms_sender: SmsSender | None = None
         self.job_queue: JobQueue[ContextTypes.DEFAULT_TYPE] | None = None
         self._tick_lock = asyncio.Lock()
@@ -99,6 +113,14 @@ class Vigil:
             f"{GROUP_KEY}:origin", str(self.settings.group_chat_id), now
         )
         self.stores.roster.put_setting(GROUP_KEY, str(new_id), now)
+        self.stores.audit.append(
+            now,
+            Actor("Telegram"),
+            "setting.group_chat_id",
+            GROUP_KEY,
+            {"id": old_id},
+            {"id": new_id},
+        )
 
     async def stop(self) -> None:
         if self.sms is not None:
@@ -132,6 +154,7 @@ class Vigil:
             )
             if alert.next_step_due_at is not None:
                 self.schedule(alert.id, alert.next_step_due_at)
+            await self._audit(reporter, "alert.raise", alert.id, None, {"level": level})
         await self.cards.sync(alert.id)
         return alert, created
 
@@ -143,6 +166,9 @@ class Vigil:
         if outcome is Outcome.DONE:
             logger.info("Alert #%s acknowledged by member %s", alert_id, member.id)
             self.unschedule(alert_id)
+        if outcome in (Outcome.DONE, Outcome.RESPONDER):
+            after = {"state": "acknowledged" if outcome is Outcome.DONE else "responding"}
+            await self._audit(member, "alert.acknowledge", alert_id, None, after)
         await self.cards.sync(alert_id)
         return outcome
 
@@ -154,8 +180,27 @@ class Vigil:
         if outcome is Outcome.DONE:
             logger.info("Alert #%s resolved by member %s", alert_id, member.id)
             self.unschedule(alert_id)
+            await self._audit(member, "alert.resolve", alert_id, None, {"note": note})
         await self.cards.sync(alert_id)
         return outcome
+
+    async def _audit(
+        self,
+        member: Member,
+        action: str,
+        alert_id: int,
+        before: dict[str, object] | None,
+        after: dict[str, object] | None,
+    ) -> None:
+        await asyncio.to_thread(
+            self.stores.audit.append,
+            self.clock.now(),
+            Actor.of(member),
+            action,
+            f"alert #{alert_id}",
+            before,
+            after,
+        )
 
     async def migrate_group(self, old_id: int, new_id: int) -> None:
         await self.group.migrate(old_id, new_id)
@@ -200,6 +245,7 @@ class Vigil:
         claims = await self.escalator.run_due()
         for alert_id in {claim.alert_id for claim in claims}:
             self._reschedule(alert_id, [c for c in claims if c.alert_id == alert_id])
+        await self.rota.sweep()  # before delivering, so its group lines go out at once
         await self.deliver()
 
     def _reschedule(self, alert_id: int, claims: list[StepClaim]) -> None:

@@ -49,6 +49,8 @@ class Settings:
     sweep_seconds: float = 2.0
     meeting_rule: str | None = None
     meeting_reminders: tuple[timedelta, ...] = DEFAULT_OFFSETS
+    protect_content: bool = True
+    announce_shifts: bool = False
 
     def __repr__(self) -> str:  # keeps the token and Twilio secret out of any traceback
         return f"Settings(group_chat_id={self.group_chat_id}, database={self.safe_database_url})"
@@ -81,7 +83,18 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         meeting_rule=_meeting_rule(env.get("VIGIL_MEETING_RULE")),
         meeting_reminders=_meeting_reminders(env.get("VIGIL_MEETING_REMINDERS")),
         phone_region=_region(env.get("VIGIL_PHONE_REGION") or "PK"),
+        protect_content=_flag(env, "VIGIL_PROTECT_CONTENT", True),
+        announce_shifts=_flag(env, "VIGIL_ANNOUNCE_SHIFTS", False),
     )
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = (env.get(name) or "").strip().lower()
+    if not value:
+        return default
+    if value not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+        raise SettingsError(f"{name}: expected true or false")
+    return value in ("true", "1", "yes", "on")
 
 
 def _required(env: Mapping[str, str], name: str, expected: str) -> str:

@@ -8,10 +8,9 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot import render
-from bot.permissions import Action, may, roles_for
+from bot.permissions import BUTTON_ACTIONS, Action, refusal
 from handlers.common import (
     NEW_MESSAGES,
-    NOT_ALLOWED,
     NOT_ON_ROSTER,
     command_text,
     group_member,
@@ -109,10 +108,7 @@ async def _resolve_refusal(
     alert = await asyncio.to_thread(vigil_of(context).stores.alerts.get, alert_id)
     if alert is None:
         return NOT_FOUND.format(id=alert_id)
-    if may(member, Action.RESOLVE, reporter_id=alert.reporter_id):
-        return None
-    roles = roles_for(Action.RESOLVE) + ", and the person who raised it"
-    return NOT_ALLOWED.format(roles=roles, action=Action.RESOLVE)
+    return refusal(member, Action.RESOLVE, reporter_id=alert.reporter_id)
 
 
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -144,11 +140,9 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _ack_button(
     context: ContextTypes.DEFAULT_TYPE, member: Member, alert_id: int
 ) -> tuple[str, bool]:
-    if not may(member, Action.ACKNOWLEDGE):
-        refusal = NOT_ALLOWED.format(
-            roles=roles_for(Action.ACKNOWLEDGE), action=Action.ACKNOWLEDGE
-        )
-        return refusal, False
+    why = refusal(member, BUTTON_ACTIONS[render.ACK])
+    if why is not None:
+        return why, False
     outcome = await vigil_of(context).acknowledge(alert_id, member)
     return ACK_REPLIES[outcome].format(id=alert_id), outcome is Outcome.DONE
 

@@ -7,16 +7,13 @@ import asyncio
 from telegram import Update
 from telegram.ext import ContextTypes, filters
 
-from bot.permissions import Action, may, roles_for
+from bot.permissions import NOT_ON_ROSTER, Action, refusal
 from bot.service import Vigil
 from storage.models import Member
 
-NOT_ON_ROSTER = (
-    "You are not on Vigil's roster, so I can't act on this. "
-    "Ask the security cell's administrator to add you."
-)
+__all__ = ["NOT_ON_ROSTER", "ONLY_IN_GROUP", "group_member", "identify", "refusal"]
+
 ONLY_IN_GROUP = "I only take commands in the coordination group. Here you can use /help."
-NOT_ALLOWED = "Only {roles} can {action}."
 
 
 def vigil_of(context: ContextTypes.DEFAULT_TYPE) -> Vigil:
@@ -50,12 +47,19 @@ async def group_member(
     if chat.id != vigil_of(context).group.id:
         await message.reply_text(ONLY_IN_GROUP)
         return None
+    return await allowed_member(update, context, action)
+
+
+async def allowed_member(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, action: Action | None
+) -> Member | None:
+    """The caller if they are on the roster and may take `action`; else they are told why."""
+    message = update.effective_message
     member = await identify(update, context)
-    if member is None:
-        await message.reply_text(NOT_ON_ROSTER)
-        return None
-    if action is not None and not may(member, action):
-        await message.reply_text(NOT_ALLOWED.format(roles=roles_for(action), action=action))
+    why = refusal(member, action) if action is not None or member is None else None
+    if why is not None or member is None:
+        if message is not None:
+            await message.reply_text(why or NOT_ON_ROSTER)
         return None
     return member
 

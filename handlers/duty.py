@@ -17,6 +17,7 @@ NOW_OFF = "{name} is now off duty."
 ALREADY_OFF = "{name} was not on duty."
 NOBODY = "⚠️ Nobody is on duty. Alerts will go straight to the supervisors."
 ON_CALL = "On duty now:\n{people}"
+NEXT = "Next shift, from {when}: {names}"
 
 
 async def on_duty(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -35,10 +36,7 @@ async def _set_duty(update: Update, context: ContextTypes.DEFAULT_TYPE, on: bool
     if member is None or message is None or member.id is None:
         return
 
-    vigil = vigil_of(context)
-    changed = await asyncio.to_thread(
-        vigil.stores.roster.set_on_duty, member.id, on, vigil.clock.now()
-    )
+    changed = await vigil_of(context).rota.set_duty(member, on)
 
     template = (NOW_ON if changed else ALREADY_ON) if on else (NOW_OFF if changed else ALREADY_OFF)
     await message.reply_text(template.format(name=member.name))
@@ -46,16 +44,21 @@ async def _set_duty(update: Update, context: ContextTypes.DEFAULT_TYPE, on: bool
 
 async def on_call(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List who is on duty now, and since when."""
-    member = await group_member(update, context, Action.SEE_STATUS)
+    member = await group_member(update, context, Action.SEE_ON_CALL)
     message = update.effective_message
     if member is None or message is None:
         return
 
     vigil = vigil_of(context)
     people = await asyncio.to_thread(vigil.stores.roster.on_duty)
+    coming = await vigil.rota.coming_next()
 
+    after = ""
+    if coming is not None:
+        when = render.local_stamp(coming[0], vigil.settings.timezone)
+        after = "\n\n" + NEXT.format(when=when, names=", ".join(m.name for m in coming[1]))
     if not people:
-        await message.reply_text(NOBODY)
+        await message.reply_text(NOBODY + after)
         return
     lines = [
         f"• {p.name} ({p.role}, {p.organisation})"
@@ -66,7 +69,7 @@ async def on_call(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
         for p in people
     ]
-    await message.reply_text(ON_CALL.format(people="\n".join(lines)))
+    await message.reply_text(ON_CALL.format(people="\n".join(lines)) + after)
 
 
 def handlers() -> list[CommandHandler[ContextTypes.DEFAULT_TYPE, None]]:

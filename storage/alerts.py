@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from storage.db import rows_changed, session_scope
+from storage.directory import Organisation
 from storage.models import (
     Alert,
     AlertEvent,
@@ -65,6 +66,7 @@ class AlertView:
     resolved_by: Member | None = None
     responders: list[str] = field(default_factory=list)
     last_tier: str | None = None
+    place: Organisation | None = None  # the reporter's organisation: address and map point
 
 
 @dataclass(frozen=True)
@@ -312,6 +314,9 @@ class AlertStore:
         ).first()
         reporter = member(alert.reporter_id)
         assert reporter is not None
+        place = session.exec(
+            select(Organisation).where(Organisation.name == alert.organisation)
+        ).first()
         return AlertView(
             alert,
             reporter,
@@ -319,6 +324,7 @@ class AlertStore:
             member(alert.resolved_by_id),
             list(responders),
             last_tier,
+            place,
         )
 
     def timeline(self, alert_id: int) -> list[TimelineEntry]:

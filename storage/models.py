@@ -85,6 +85,7 @@ class Member(SQLModel, table=True):
     telegram_user_id: int | None = big_int(unique=True)
     telegram_username: str | None = Field(default=None, unique=True)
     on_duty: bool = Field(default=False)
+    active: bool = Field(default=True)
     on_duty_since: datetime | None = utc_column()
     created_at: datetime = utc_column(nullable=False)
     updated_at: datetime = utc_column(nullable=False)

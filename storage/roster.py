@@ -8,6 +8,8 @@ from datetime import datetime
 from sqlalchemy import Engine, or_, update
 from sqlmodel import Session, col, select
 
+from storage import audit
+from storage.audit import Actor
 from storage.db import rows_changed, session_scope
 from storage.models import ChatSetting, Member, Role
 
@@ -34,14 +36,15 @@ class RosterStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def upsert(self, record: MemberRecord, now: datetime) -> bool:
+    def upsert(self, record: MemberRecord, now: datetime, actor: Actor | None = None) -> bool:
         """Add or update one member, matched by Telegram id, @username or phone.
 
-        Returns True when the member is new.
+        Returns True when the member is new. With an `actor`, the change is audited.
         """
         with session_scope(self.engine) as session:
             member = self._match(session, record)
             created = member is None
+            before = None if member is None else member_snapshot(member)
             if member is None:
                 member = Member(
                     name=record.name,
@@ -56,8 +59,14 @@ class RosterStore:
             member.phone = record.phone or member.phone
             member.telegram_user_id = record.telegram_user_id or member.telegram_user_id
             member.telegram_username = record.telegram_username or member.telegram_username
+            member.active = True
             member.updated_at = now
             session.add(member)
+            session.flush()
+            if actor is not None and member_snapshot(member) != before:
+                target = f"member {member.id} ({member.name})"
+                action = "roster.add" if created else "roster.update"
+                audit.record(session, now, actor, action, target, before, member_snapshot(member))
             return created
 
     def _match(self, session: Session, record: MemberRecord) -> Member | None:
@@ -74,7 +83,11 @@ class RosterStore:
 
     def members(self) -> list[Member]:
         with session_scope(self.engine) as session:
-            query = select(Member).order_by(col(Member.organisation), col(Member.name))
+            query = (
+                select(Member)
+                .where(col(Member.active).is_(True))
+                .order_by(col(Member.organisation), col(Member.name))
+            )
             return list(session.exec(query))
 
     def get(self, member_id: int) -> Member | None:
@@ -84,13 +97,17 @@ class RosterStore:
     def identify(self, user_id: int, username: str | None, now: datetime) -> Member | None:
         """The member behind a Telegram user; links an @username-only entry on first sight."""
         with session_scope(self.engine) as session:
-            member = session.exec(select(Member).where(Member.telegram_user_id == user_id)).first()
+            active = col(Member.active).is_(True)
+            member = session.exec(
+                select(Member).where(Member.telegram_user_id == user_id, active)
+            ).first()
             if member is not None or not username:
                 return member
             member = session.exec(
                 select(Member).where(
                     Member.telegram_username == username.lower(),
                     col(Member.telegram_user_id).is_(None),
+                    active,
                 )
             ).first()
             if member is not None:
@@ -112,7 +129,9 @@ class RosterStore:
     def on_duty(self) -> list[Member]:
         with session_scope(self.engine) as session:
             query = select(Member).where(
-                col(Member.on_duty).is_(True), col(Member.role).in_(DUTY_ROLES)
+                col(Member.on_duty).is_(True),
+                col(Member.role).in_(DUTY_ROLES),
+                col(Member.active).is_(True),
             )
             return list(session.exec(query.order_by(col(Member.on_duty_since))))
 
@@ -121,7 +140,9 @@ class RosterStore:
         if tier == "on_duty":
             return self.on_duty()
         with session_scope(self.engine) as session:
-            query = select(Member).where(col(Member.role).in_(TIER_ROLES[tier]))
+            query = select(Member).where(
+                col(Member.role).in_(TIER_ROLES[tier]), col(Member.active).is_(True)
+            )
             return list(session.exec(query.order_by(col(Member.name))))
 
     def get_setting(self, key: str) -> str | None:
@@ -137,3 +158,16 @@ class RosterStore:
             row.value = value
             row.updated_at = now
             session.add(row)
+
+
+def member_snapshot(member: Member) -> dict[str, object]:
+    """A member as the audit trail records them."""
+    return {
+        "name": member.name,
+        "role": member.role,
+        "organisation": member.organisation,
+        "phone": member.phone,
+        "telegram_user_id": member.telegram_user_id,
+        "telegram_username": member.telegram_username,
+        "active": member.active,
+    }

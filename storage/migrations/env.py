@@ -3,8 +3,10 @@
 from alembic import context
 from sqlmodel import SQLModel
 
+import storage.audit  # registers the tables on SQLModel.metadata
+import storage.directory
 import storage.meetings  # the monthly meeting's tables
-import storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import storage.models  # noqa: F401
 from storage.db import make_engine
 
 config = context.config

@@ -9,8 +9,10 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 from sqlmodel import SQLModel
 
+import storage.audit  # registers the tables on SQLModel.metadata
+import storage.directory
 import storage.meetings  # the monthly meeting's tables
-import storage.models  # noqa: F401  (registers the tables)
+import storage.models  # noqa: F401
 from storage.db import make_engine, upgrade
 
 POSTGRES_ENV = "TEST_DATABASE_URL"
