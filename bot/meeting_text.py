@@ -43,6 +43,7 @@ AGENDA_ADDED = "Added to the agenda of {when} (item {count})."
 NO_AGENDA = "The agenda of {when} is empty. Admins add items with /agenda add <item>."
 BUTTON_EXPIRED = "This meeting is over or cancelled."
 ALREADY = "{org} had already answered: {answer}."
+NO_AGENDA_ITEMS = "<b>Agenda</b>: nothing yet (/agenda add &lt;item&gt;)"
 NOT_ALLOWED = "Only {roles} can {action}."
 
 
@@ -89,9 +90,7 @@ def reminder(
 
 def agenda_lines(view: MeetingView) -> list[str]:
     if not view.agenda:
-        return [
-            "<b>Agenda</b>: nothing yet (/agenda add <item>)".replace("<item>", "&lt;item&gt;")
-        ]
+        return [NO_AGENDA_ITEMS]
     items = [
         f"{number}. {escape(shorten(text, 300))}" for number, text in enumerate(view.agenda, 1)
     ]

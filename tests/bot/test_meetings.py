@@ -25,8 +25,10 @@ from tests.support.meetings import (
 )
 
 
-def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=UTC)
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -204,3 +206,70 @@ async def test_the_rule_can_come_from_settings(make_bot: MakeBot) -> None:
         "Next meeting: Tuesday 15 December 2026, 10:00, Rangers HQ."
     )
     assert isinstance(meetings(bot), Meetings)
+
+
+async def test_after_a_long_outage_only_the_latest_due_reminder_is_posted(
+    make_bot: MakeBot,
+) -> None:
+    bot = await start(make_bot())
+    await bot.say(people.ADMIN, RULE)
+    await bot.stop()
+
+    bot.clock.current = utc(2026, 12, 7, 5, 30)  # the day-before and hour-before are both due
+    bot = await start(make_bot())
+    await meetings(bot).tick()
+    await bot.stop()
+
+    day_before, hour_before = reminders(bot, 1)[1:]
+    assert day_before.status == "skipped" and day_before.note == (
+        "a later reminder of the same meeting was due"
+    )
+    assert hour_before.status == "posted" and hour_before.late
+    assert "Security meeting in 1 hour" in posted_text(bot, hour_before)
+
+
+async def test_the_week_before_report_is_posted_once_across_a_restart(make_bot: MakeBot) -> None:
+    bot = await start(make_bot())
+    await bot.say(people.ADMIN, RULE)
+    await advance_to(bot, utc(2026, 12, 8))
+    bot.tg.fail_next("sendPhoto", status=500)
+    await advance_to(bot, utc(2026, 12, 28, 6))
+    await bot.stop()
+
+    bot = await start(make_bot())
+    await meetings(bot).tick()
+    await bot.stop()
+
+    week_before = reminders(bot, 2)[0]
+    photos = [m for m in bot.tg.messages(people.GROUP_ID) if m.kind == "photo"]
+    assert len(photos) == 1 and photos[0].message_id == week_before.report_message_id
+    assert week_before.report_attempts == 2
+
+
+async def test_a_reminder_telegram_refuses_is_retried_and_posted_once(make_bot: MakeBot) -> None:
+    bot = await start(make_bot())
+    await bot.say(people.ADMIN, RULE)
+    bot.tg.fail_next("sendMessage", retry_after=30)
+
+    await advance_to(bot, utc(2026, 12, 6, 6))
+    waiting = reminders(bot, 1)[1]
+    assert waiting.status == "pending" and waiting.next_attempt_at == utc(2026, 12, 6, 6, 0, 30)
+    await advance_to(bot, utc(2026, 12, 6, 6, 0, 10))
+    assert reminders(bot, 1)[1].status == "pending"
+    await advance_to(bot, utc(2026, 12, 6, 6, 0, 30))
+    await advance_to(bot, utc(2026, 12, 6, 6, 1))
+    await bot.stop()
+
+    posted = reminders(bot, 1)[1]
+    assert posted.status == "posted" and not posted.late and posted.attempts == 2
+    assert len([m for m in bot.replies() if "Security meeting in 1 day" in m]) == 1
+
+
+async def test_the_meeting_sweep_runs_on_the_job_queue(make_bot: MakeBot) -> None:
+    bot = await start(make_bot())
+    await bot.stop()
+
+    assert bot.app.job_queue is not None
+    assert [job.name for job in bot.app.job_queue.jobs() if job.name == "vigil:meetings"] == [
+        "vigil:meetings"
+    ]
