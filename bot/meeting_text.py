@@ -44,7 +44,6 @@ NO_AGENDA = "The agenda of {when} is empty. Admins add items with /agenda add <i
 BUTTON_EXPIRED = "This meeting is over or cancelled."
 ALREADY = "{org} had already answered: {answer}."
 NO_AGENDA_ITEMS = "<b>Agenda</b>: nothing yet (/agenda add &lt;item&gt;)"
-NOT_ALLOWED = "Only {roles} can {action}."
 
 
 def when(moment: datetime, zone: ZoneInfo) -> str:

@@ -270,9 +270,12 @@ def _csv_row(record: AlertRecord, zone: ZoneInfo) -> list[object]:
 
 def chart_png(f: MonthFigures) -> bytes:
     """Alerts by organisation and level, and escalation and SMS counts, as a PNG."""
-    from matplotlib.figure import Figure  # imported here: slow, and only reports need it
+    # Imported here: slow, and only reports need it. Agg draws without a display.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     figure = Figure(figsize=(9, 4.5), dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)
     alerts, outcomes = figure.subplots(1, 2, width_ratios=(3, 2))
     figure.suptitle(f"Vigil · {f.month}")
     names = [_label(name) for name in f.by_organisation]

@@ -58,9 +58,11 @@ async def remember_private_chat(update: Update, context: ContextTypes.DEFAULT_TY
 
 async def foreign_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Anything from a group other than ours: say so, leave, and act on nothing."""
-    chat = update.effective_chat
+    chat, message = update.effective_chat, update.effective_message
     if chat is None or chat.type == "private" or chat.id == vigil_of(context).group.id:
         return
+    if message is not None and (message.migrate_from_chat_id or message.migrate_to_chat_id):
+        return  # our own group moving to a supergroup, perhaps seen before the move itself
     if _bot_status(update) in GONE:
         raise ApplicationHandlerStop
     logger.warning("Added to or used in chat %s, which is not the group: leaving", chat.id)
@@ -144,5 +146,5 @@ def handlers() -> dict[int, list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, 
             ChatMemberHandler(bot_changed, ChatMemberHandler.MY_CHAT_MEMBER),
             ChatMemberHandler(member_changed, ChatMemberHandler.CHAT_MEMBER),
         ],
-        -1: [MessageHandler(filters.SenderChat.ALL, anonymous)],
+        -1: [MessageHandler(filters.SenderChat.ALL & filters.COMMAND, anonymous)],
     }

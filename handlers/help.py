@@ -17,17 +17,25 @@ INTRO = (
 EVERYONE = [
     "/alert [critical|high|normal] <what and where> — raise an alert",
     "/status — open alerts; /status N — one alert's timeline",
+    "/whoami — your roster entry",
     "/help — this list",
 ]
 RESPONDER = [
     "/ack [N] — acknowledge an alert (or press Acknowledge on its card)",
     "/resolve N [note] — close an alert",
     "/onduty, /offduty — start or end your duty",
-    "/oncall — who is on duty now",
+    "/oncall — who is on duty now, and who comes next",
 ]
 REPORTER = ["/resolve N [note] — close an alert you raised (e.g. a false alarm)"]
-ADMIN = ["/resolve N [note] — close any alert", "/oncall — who is on duty now"]
-NOT_ON_ROSTER = "You are not on the roster yet: ask the security cell's administrator."
+ADMIN = [
+    "/resolve N [note] — close any alert",
+    "/oncall — who is on duty now, and who comes next",
+    "/invite <role> <organisation> — in a private chat: a one-time link to join",
+    "/revoke <code> — cancel an unused invitation",
+    "/roster — everyone, by organisation; /rota — the duty shifts",
+    "/whois, /setrole <role>, /remove — reply to the person, or give @username or name",
+]
+NOT_ON_ROSTER = "You are not on the roster yet: ask an admin of the security cell to invite you."
 
 
 def commands_for(member: Member | None) -> list[str]:

@@ -9,14 +9,13 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot import meeting_text as text
 from bot.meetings import Meetings
-from bot.permissions import Action, may, roles_for
+from bot.permissions import Action, refusal
 from bot.report import MONTH_USAGE, Month
 from config.meetings import MeetingRuleError, parse_rule
 from handlers.common import NEW_MESSAGES, command_text, group_member, identify, vigil_of
 from storage.models import Member
 
 MOVE_FORMAT = "%Y-%m-%d %H:%M"
-NOT_ON_ROSTER = "You are not on Vigil's roster, so you cannot answer for an organisation."
 
 
 def meetings_of(context: ContextTypes.DEFAULT_TYPE) -> Meetings:
@@ -155,18 +154,14 @@ async def rsvp(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer(text.BUTTON_EXPIRED, show_alert=True)
         return
     member = await identify(update, context)
-    if member is None or not may(member, Action.RSVP):
-        refusal = NOT_ON_ROSTER if member is None else _not_allowed(Action.RSVP)
-        await query.answer(refusal, show_alert=True)
+    why = refusal(member, Action.RSVP)
+    if why is not None or member is None:
+        await query.answer(why, show_alert=True)
         return
 
     reply = await meetings_of(context).answer(int(meeting_id), member, text.ANSWER_CODES[code])
 
     await query.answer(reply, show_alert=reply == text.BUTTON_EXPIRED)
-
-
-def _not_allowed(action: Action) -> str:
-    return text.NOT_ALLOWED.format(roles=roles_for(action), action=action)
 
 
 def handlers() -> list[

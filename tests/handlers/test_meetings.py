@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.permissions import NOT_ON_ROSTER
 from storage.meetings import MeetingReminder
 from tests.fakes import updates
 from tests.support import people
@@ -173,9 +174,7 @@ async def test_answers_are_kept_per_organisation_and_the_latest_wins(bot: Harnes
     assert await press(bot, people.SUPERVISOR, reminder, "deputy") == (
         "Police is sending a deputy."
     )
-    assert await press(bot, people.OUTSIDER, reminder, "no") == (
-        "You are not on Vigil's roster, so you cannot answer for an organisation."
-    )
+    assert await press(bot, people.OUTSIDER, reminder, "no") == NOT_ON_ROSTER
 
     text = posted_text(bot, reminder)
     assert "Attending: —\nSending a deputy: Police\nCan't attend: —" in text

@@ -60,12 +60,21 @@ def bot_muted(chat: Mapping[str, Any], *, by: Mapping[str, Any]) -> dict[str, An
             "can_invite_users",
             "can_pin_messages",
             "can_manage_topics",
+            "can_edit_tag",
+            "can_react_to_messages",
         ],
         False,
     )
     update["my_chat_member"]["new_chat_member"].update(
         {"status": "restricted", "is_member": True, "until_date": 0, **rights}
     )
+    return update
+
+
+def bot_removed(chat: Mapping[str, Any], *, by: Mapping[str, Any]) -> dict[str, Any]:
+    """The bot banned from `chat`."""
+    update = updates.my_chat_member(chat, from_user=by, old_status="member", new_status="kicked")
+    update["my_chat_member"]["new_chat_member"]["until_date"] = 0
     return update
 
 
