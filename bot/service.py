@@ -154,7 +154,6 @@ class Vigil:
             )
             if alert.next_step_due_at is not None:
                 self.schedule(alert.id, alert.next_step_due_at)
-            await self._audit(reporter, "alert.raise", alert.id, None, {"level": level})
         await self.cards.sync(alert.id)
         return alert, created
 
@@ -166,9 +165,6 @@ class Vigil:
         if outcome is Outcome.DONE:
             logger.info("Alert #%s acknowledged by member %s", alert_id, member.id)
             self.unschedule(alert_id)
-        if outcome in (Outcome.DONE, Outcome.RESPONDER):
-            after = {"state": "acknowledged" if outcome is Outcome.DONE else "responding"}
-            await self._audit(member, "alert.acknowledge", alert_id, None, after)
         await self.cards.sync(alert_id)
         return outcome
 
@@ -180,27 +176,8 @@ class Vigil:
         if outcome is Outcome.DONE:
             logger.info("Alert #%s resolved by member %s", alert_id, member.id)
             self.unschedule(alert_id)
-            await self._audit(member, "alert.resolve", alert_id, None, {"note": note})
         await self.cards.sync(alert_id)
         return outcome
-
-    async def _audit(
-        self,
-        member: Member,
-        action: str,
-        alert_id: int,
-        before: dict[str, object] | None,
-        after: dict[str, object] | None,
-    ) -> None:
-        await asyncio.to_thread(
-            self.stores.audit.append,
-            self.clock.now(),
-            Actor.of(member),
-            action,
-            f"alert #{alert_id}",
-            before,
-            after,
-        )
 
     async def migrate_group(self, old_id: int, new_id: int) -> None:
         await self.group.migrate(old_id, new_id)

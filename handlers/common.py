@@ -56,8 +56,8 @@ async def allowed_member(
     """The caller if they are on the roster and may take `action`; else they are told why."""
     message = update.effective_message
     member = await identify(update, context)
-    why = refusal(member, action) if action is not None or member is None else None
-    if why is not None or member is None:
+    why = NOT_ON_ROSTER if member is None else refusal(member, action) if action else None
+    if member is None or why is not None:
         if message is not None:
             await message.reply_text(why or NOT_ON_ROSTER)
         return None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from telegram import ChatMember, ChatMemberRestricted, Update
 from telegram.error import TelegramError
@@ -137,7 +139,7 @@ def _bot_status(update: Update) -> str | None:
     return change.new_chat_member.status if change is not None else None
 
 
-def handlers() -> dict[int, list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]]:
+def handlers() -> dict[int, Sequence[BaseHandler[Any, ContextTypes.DEFAULT_TYPE, Any]]]:
     """In handler groups below zero, so they run before every other handler, in this order."""
     return {
         -3: [TypeHandler(Update, foreign_group)],

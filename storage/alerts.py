@@ -11,6 +11,7 @@ from sqlalchemy import Engine, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from storage.audit import record_by_member
 from storage.db import rows_changed, session_scope
 from storage.directory import Organisation
 from storage.models import (
@@ -112,6 +113,10 @@ class AlertStore:
                     AlertEvent(
                         alert_id=alert.id, at=now, kind=EventKind.RAISED, actor_id=reporter.id
                     )
+                )
+                after = {"level": level, "text": text}
+                record_by_member(
+                    session, now, reporter.id, "alert.raise", f"alert #{alert.id}", None, after
                 )
             return alert, True
         except IntegrityError:
@@ -228,6 +233,11 @@ class AlertStore:
                         alert_id=alert_id, at=now, kind=EventKind.ACKNOWLEDGED, actor_id=member_id
                     )
                 )
+                before, after = {"state": "waiting"}, {"state": "acknowledged"}
+                target = f"alert #{alert_id}"
+                record_by_member(
+                    session, now, member_id, "alert.acknowledge", target, before, after
+                )
                 return Outcome.DONE
             return self._respond(session, alert_id, member_id, now)
 
@@ -253,6 +263,10 @@ class AlertStore:
         )
         session.execute(
             update(Alert).where(col(Alert.id) == alert_id).values(revision=Alert.revision + 1)
+        )
+        after = {"responding": True}
+        record_by_member(
+            session, now, member_id, "alert.respond", f"alert #{alert_id}", None, after
         )
         return Outcome.RESPONDER
 
@@ -281,6 +295,9 @@ class AlertStore:
                         note=note,
                     )
                 )
+                after = {"state": "resolved", "note": note}
+                target = f"alert #{alert_id}"
+                record_by_member(session, now, member_id, "alert.resolve", target, None, after)
                 return Outcome.DONE
             exists = session.get(Alert, alert_id) is not None
             return Outcome.ALREADY_RESOLVED if exists else Outcome.NOT_FOUND

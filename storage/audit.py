@@ -74,6 +74,21 @@ def record(
     )
 
 
+def record_by_member(
+    session: Session,
+    at: datetime,
+    member_id: int,
+    action: str,
+    target: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Append one entry made by the member `member_id`, inside the caller's transaction."""
+    member = session.get(Member, member_id)
+    actor = Actor(member.name if member else "unknown member", member_id)
+    record(session, at, actor, action, target, before, after)
+
+
 def _json(values: dict[str, Any] | None) -> str | None:
     return None if values is None else json.dumps(values, sort_keys=True, default=str)
 

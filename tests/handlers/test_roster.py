@@ -118,6 +118,6 @@ async def test_every_alert_change_is_audited(vigil: Harness) -> None:
     assert [e for e in entries if e[1].startswith("alert.")] == [
         ("Jane Doe (member 1)", "alert.raise", "alert #1"),
         ("Ali Raza (member 3)", "alert.acknowledge", "alert #1"),
-        ("Omar Farooq (member 5)", "alert.acknowledge", "alert #1"),
+        ("Omar Farooq (member 5)", "alert.respond", "alert #1"),
         ("Ali Raza (member 3)", "alert.resolve", "alert #1"),
     ]
