@@ -168,7 +168,8 @@ def step_outcome(deliveries: list[StepDelivery]) -> str:
         return ""
     sent = sum(1 for d in deliveries if d.status == Delivery.SENT)
     failed = [d for d in deliveries if d.status == Delivery.FAILED]
-    retrying = len(deliveries) - sent - len(failed)
+    cancelled = sum(1 for d in deliveries if d.status == Delivery.CANCELLED)
+    retrying = len(deliveries) - sent - len(failed) - cancelled
     parts = [f"{sent} sent"]
     if failed:
         reasons = "; ".join(
@@ -177,6 +178,8 @@ def step_outcome(deliveries: list[StepDelivery]) -> str:
         parts.append(f"{len(failed)} failed ({reasons})")
     if retrying:
         parts.append(f"{retrying} retrying")
+    if cancelled:
+        parts.append(f"{cancelled} not sent (the alert stopped waiting)")
     return " SMS: " + ", ".join(parts) + "."
 
 
@@ -240,4 +243,5 @@ def _event_line(entry: TimelineEntry) -> str:
 def _sms_state(status: str, code: int | None) -> str:
     if status == Delivery.FAILED:
         return f"failed ({describe_error(code)})"
-    return {"sent": "sent", "sending": "sending"}.get(status, "pending")
+    states = {"sent": "sent", "sending": "sending", "cancelled": "not sent (no longer needed)"}
+    return states.get(status, "pending")

@@ -72,6 +72,7 @@ class Delivery(StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # the alert stopped waiting before this page could go out
 
 
 class Member(SQLModel, table=True):

@@ -9,7 +9,15 @@ from sqlalchemy import Engine, and_, or_, update
 from sqlmodel import Session, col, select
 
 from storage.db import rows_changed, session_scope
-from storage.models import Delivery, GroupPost, Member, Notification, SmsAttempt
+from storage.models import (
+    Alert,
+    AlertState,
+    Delivery,
+    GroupPost,
+    Member,
+    Notification,
+    SmsAttempt,
+)
 
 # A claim older than this belongs to a sender that died mid-call: the SMS is sent again.
 STALE_CLAIM = timedelta(minutes=2)
@@ -40,7 +48,12 @@ class OutboxStore:
         self.engine = engine
 
     def claim_sms(self, now: datetime, limit: int = 200) -> list[Notification]:
-        """Take due SMS for sending; each is returned to exactly one caller."""
+        """Take due SMS for sending; each is returned to exactly one caller.
+
+        Pages for alerts that are no longer waiting are cancelled first: a retry must not
+        page someone about an alert that was acknowledged meanwhile.
+        """
+        self._cancel_stopped(now)
         due = or_(
             and_(
                 col(Notification.status) == Delivery.PENDING,
@@ -68,11 +81,27 @@ class OutboxStore:
                     claimed.append(session.get_one(Notification, notification_id))
         return claimed
 
+    def _cancel_stopped(self, now: datetime) -> None:
+        stopped = select(Alert.id).where(col(Alert.state) != AlertState.WAITING)
+        unsent = or_(
+            col(Notification.status) == Delivery.PENDING,
+            and_(
+                col(Notification.status) == Delivery.SENDING,
+                col(Notification.claimed_at) <= now - STALE_CLAIM,
+            ),
+        )
+        with session_scope(self.engine) as session:
+            session.execute(
+                update(Notification)
+                .where(unsent, col(Notification.alert_id).in_(stopped))
+                .values(status=Delivery.CANCELLED, next_attempt_at=None, claimed_at=None)
+            )
+
     def record_sms(self, notification: Notification, result: SmsResult, now: datetime) -> None:
         """Store one provider answer and move the SMS on: sent, failed, or due again later."""
         status = {"sent": Delivery.SENT, "failed": Delivery.FAILED}.get(
             result.outcome, Delivery.PENDING
-        )
+        )  # a retry of a page whose alert has stopped waiting is cancelled at the next claim
         assert notification.id is not None
         with session_scope(self.engine) as session:
             session.add(

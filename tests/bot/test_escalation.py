@@ -243,3 +243,21 @@ async def test_real_timers_fire_through_the_real_scheduler(
         await harness.stop()
 
     assert [sms.to for sms in sent] == [people.PHONES[201], people.PHONES[301]]
+
+
+async def test_a_page_waiting_for_a_retry_is_not_sent_once_the_alert_is_acknowledged(
+    vigil: Harness,
+) -> None:
+    vigil.tw.fail_next(times=1, status=503)
+    await vigil.say(people.CONSUL, ALERT)
+    await vigil.advance(minutes=2)
+    await vigil.press(people.OFFICER, "ack:1", 1)
+
+    await vigil.advance(minutes=10)
+
+    assert vigil.tw.messages == []
+    with Session(vigil.engine) as session:
+        (sms,) = session.exec(select(Notification)).all()
+        assert sms.status == "cancelled"
+    await vigil.say(people.CONSUL, "/status 1")
+    assert "SMS Ali Raza not sent (no longer needed)" in vigil.last_reply()
