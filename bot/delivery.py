@@ -234,6 +234,9 @@ class LinePoster:
         return True
 
 
+DONE, AGAIN, DEFERRED = "done", "again", "deferred"  # what one attempt at a card came to
+
+
 class CardSyncer:
     """Keeps each alert's card equal to its row: posts it once, then edits it as it changes."""
 
@@ -248,25 +251,33 @@ class CardSyncer:
         self.failures: defaultdict[int, int] = defaultdict(int)
 
     async def flush(self) -> None:
-        """Bring every stale card up to date."""
+        """Bring every stale card up to date, stopping at the first card Telegram refuses."""
         stale = await asyncio.to_thread(self.alerts.stale_cards, self.poster.clock.now())
         for alert_id in stale:
-            await self.sync(alert_id)
+            if not await self.sync(alert_id):
+                break
 
-    async def sync(self, alert_id: int) -> None:
-        """Post or edit one alert's card until it shows the row's latest revision."""
+    async def sync(self, alert_id: int) -> bool:
+        """Post or edit one alert's card until it shows the row's latest revision.
+
+        Returns False when Telegram refused and the card waits for a retry.
+        """
         async with self.locks[alert_id]:
-            for _ in range(3):  # a card deleted by a user is posted again, once or twice
-                if await self._sync_once(alert_id):
-                    return
+            for _ in range(3):  # a card deleted or left in a migrated group is posted again
+                outcome = await self._sync_once(alert_id)
+                if outcome != AGAIN:
+                    return outcome == DONE
+            return True
 
-    async def _sync_once(self, alert_id: int) -> bool:
+    async def _sync_once(self, alert_id: int) -> str:
         view = await asyncio.to_thread(self.alerts.view, alert_id)
         if view is None:
-            return True
+            return DONE
         alert = view.alert
         if alert.card_message_id is not None and alert.card_revision >= alert.revision:
-            return True
+            return DONE
+        if alert.card_retry_at is not None and alert.card_retry_at > self.poster.clock.now():
+            return DEFERRED  # Telegram asked us to wait; the sweep comes back then
         text, markup = render.card_text(view, self.zone), render.card_keyboard(view)
         try:
             if alert.card_message_id is None or alert.card_chat_id is None:
@@ -277,23 +288,27 @@ class CardSyncer:
             else:
                 chat_id, message_id = alert.card_chat_id, alert.card_message_id
                 await self.poster.edit(chat_id, message_id, text, markup)
+        except ChatMigrated as error:  # the card's old group is read-only now
+            await self.poster.group.migrate(alert.card_chat_id or 0, int(error.new_chat_id))
+            await asyncio.to_thread(self.alerts.record_card, alert_id, error.new_chat_id, None, 0)
+            return AGAIN
         except BadRequest as error:
             return await self._bad_request(alert_id, alert.revision, error)
         except TelegramError as error:  # 429, timeouts, 5xx, 403: wait and retry
             await self._defer(alert_id, error)
-            return True
+            return DEFERRED
         self.failures.pop(alert_id, None)
         await asyncio.to_thread(
             self.alerts.record_card, alert_id, chat_id, message_id, alert.revision
         )
-        return True
+        return DONE
 
-    async def _bad_request(self, alert_id: int, revision: int, error: BadRequest) -> bool:
+    async def _bad_request(self, alert_id: int, revision: int, error: BadRequest) -> str:
         message = error.message.lower()
         alert = await asyncio.to_thread(self.alerts.get, alert_id)
         if alert is None or alert.card_chat_id is None:  # the first post itself was refused
             await self._defer(alert_id, error)
-            return True
+            return DEFERRED
         if "not modified" in message:
             await asyncio.to_thread(
                 self.alerts.record_card,
@@ -302,13 +317,13 @@ class CardSyncer:
                 alert.card_message_id,
                 revision,
             )
-            return True
+            return DONE
         if "not found" in message:
             logger.warning("The card of alert #%s is gone; posting it again", alert_id)
             await asyncio.to_thread(self.alerts.record_card, alert_id, alert.card_chat_id, None, 0)
-            return False
+            return AGAIN
         await self._defer(alert_id, error)
-        return True
+        return DEFERRED
 
     async def _defer(self, alert_id: int, error: Exception) -> None:
         self.failures[alert_id] += 1

@@ -180,7 +180,10 @@ class Vigil:
         return outcome
 
     async def migrate_group(self, old_id: int, new_id: int) -> None:
-        await self.group.migrate(old_id, new_id)
+        """Follow the group to its supergroup and post the open alerts' cards there."""
+        if await self.group.migrate(old_id, new_id):
+            await asyncio.to_thread(self.stores.alerts.forget_cards_in, old_id)
+            await self.cards.flush()
 
     # -- timers ----------------------------------------------------------------------------
 

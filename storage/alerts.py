@@ -393,6 +393,16 @@ class AlertStore:
                 )
             )
 
+    def forget_cards_in(self, chat_id: int) -> int:
+        """Open alerts whose card is in `chat_id` get a new card; return how many."""
+        with session_scope(self.engine) as session:
+            moved = session.execute(
+                update(Alert)
+                .where(col(Alert.card_chat_id) == chat_id, col(Alert.state).in_(OPEN_STATES))
+                .values(card_message_id=None, card_revision=0, card_retry_at=None)
+            )
+            return rows_changed(moved)
+
     def defer_card(self, alert_id: int, retry_at: datetime) -> None:
         with session_scope(self.engine) as session:
             session.execute(
