@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import time
 from dataclasses import dataclass
@@ -391,7 +392,9 @@ async def burst(
             await asyncio.sleep(0.5)
         rows = _burst_rows(servers, pushed, alerts, feed_seconds, time.monotonic() - began)
     finally:
-        await world.stop(app)
+        # Stopping waits for every queued send, minutes at 20 a minute: give it 10 s.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(world.stop(app), 10)
         engine.dispose()
         servers.tg.group_rate_limit(None)
     return rows

@@ -45,12 +45,11 @@ async def run(plan: Plan, postgres: str | None, folder: Path) -> list[Row]:
     try:
         rows = await backend(servers, plan, folder, None)
         url = world.fresh_database(folder, "fan_out")
-        rows += await figures.fan_out(servers, url, plan.fan_out, "SQLite")
-        rows += await figures.burst(
-            servers, world.fresh_database(folder, "burst"), folder, plan.burst
-        )
+        rows += show(await figures.fan_out(servers, url, plan.fan_out, "SQLite"))
         if postgres is not None:
             rows += await backend(servers, plan, folder, world.postgres_url(postgres))
+        url = world.fresh_database(folder, "burst")
+        rows += show(await figures.burst(servers, url, folder, plan.burst))  # last: see README
     finally:
         servers.stop()
     return rows
@@ -60,12 +59,18 @@ async def backend(servers: world.Servers, plan: Plan, folder: Path, pg: str | No
     """Latency, lateness, restart and memory on one database."""
     label = "PostgreSQL" if pg else "SQLite"
     url = world.fresh_database(folder, "latency", pg)
-    rows = await figures.latency(servers, url, (plan.in_a_row, plan.at_once), label)
+    rows = show(await figures.latency(servers, url, (plan.in_a_row, plan.at_once), label))
     url = world.fresh_database(folder, "waiting", pg)
-    rows += await figures.lateness(
-        servers, url, plan.waiting, plan.spread, label, plan.lateness_cap
-    )
-    rows += await figures.restart(servers, url, label, plan.restart_cap)
+    cap = plan.lateness_cap
+    rows += show(await figures.lateness(servers, url, plan.waiting, plan.spread, label, cap))
+    rows += show(await figures.restart(servers, url, label, plan.restart_cap))
+    return rows
+
+
+def show(rows: list[Row]) -> list[Row]:
+    """Print each figure as soon as it is measured, so a long run shows its progress."""
+    for row in rows:
+        print(f"{row.figure}: {row.measured}", flush=True)
     return rows
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, text, update
 from sqlmodel import Session, col, select
 from telegram.ext import Application
 
@@ -25,7 +25,7 @@ from storage.models import Alert, Member
 from storage.roster import MemberRecord, RosterStore
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.twilio import FakeTwilio
-from tests.support import databases, people
+from tests.support import people
 
 TOKEN = "123456789:AAH-bench-token-0123456789abcdefghij"
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
@@ -94,7 +94,11 @@ def settings(
 def fresh_database(folder: Path, name: str, postgres: str | None = None) -> str:
     """A migrated, empty database: a new SQLite file, or the PostgreSQL one emptied."""
     if postgres is not None:
-        databases.reset_postgres(postgres)
+        engine = make_engine(postgres)
+        with engine.begin() as connection:  # tables, and the functions migrations create
+            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
+        upgrade(postgres)
         return postgres
     url = f"sqlite:///{folder / name}.db"
     upgrade(url)
