@@ -5,14 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from telegram.error import TelegramError
-
-from bot.phones import PhoneError, mask, normalise
-from bot.sms import SmsError
-from storage.directory import Invite, InviteState
+from bot.phones import PhoneError, normalise
+from storage.directory import Invite, InviteState, NewNotice
 from storage.models import Member
 
 if TYPE_CHECKING:
@@ -77,17 +74,18 @@ async def join(
     return state, joined
 
 
-async def tell_admins(vigil: Vigil, text: str, *, sms: bool = False) -> None:
-    """Tell every admin in a private message, and by SMS too when `sms` is set."""
-    admins = await asyncio.to_thread(vigil.stores.directory.admins)
-    for admin in admins:
-        if admin.telegram_user_id:
-            try:
-                await vigil.bot.send_message(admin.telegram_user_id, text)
-            except TelegramError as error:
-                logger.warning("Could not tell admin %s privately: %s", admin.id, error)
-        if sms and admin.phone and vigil.sms is not None:
-            try:
-                await vigil.sms.send(admin.phone, text)
-            except SmsError as error:
-                logger.warning("SMS to admin %s failed: %s", mask(admin.phone), error)
+async def tell_admins(
+    vigil: Vigil, kind: str, at: datetime, text: str, *, sms: bool = False
+) -> None:
+    """Tell every admin in a private message, and by SMS too when `sms` is set.
+
+    The messages are rows keyed by `kind` and `at`, so a redelivered update tells nobody twice
+    and a restart loses none.
+    """
+    directory = vigil.stores.directory
+    admins = await asyncio.to_thread(directory.admins)
+    notices = [NewNotice(kind, a.id or 0, at, text, "private") for a in admins]
+    if sms:
+        notices += [NewNotice(f"{kind}:sms", a.id or 0, at, text, "sms") for a in admins]
+    await asyncio.to_thread(directory.add_notices, notices, None, vigil.clock.now())
+    await vigil.rota.deliver()

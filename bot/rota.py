@@ -252,21 +252,29 @@ class Rota:
             retry = now + NOTICE_RETRY if status == Delivery.PENDING else None
             assert notice.id is not None
             await asyncio.to_thread(
-                self.directory.record_notice, notice.id, status, channel, now, retry
+                self.directory.record_notice,
+                notice.id,
+                status,
+                channel or notice.channel,
+                now,
+                retry,
             )
 
     async def _send(self, notice: ShiftNotice, member: Member) -> tuple[str, str | None]:
         user_id = member.telegram_user_id
-        opened = user_id and await asyncio.to_thread(self.directory.has_private_chat, user_id)
-        if not opened and member.phone and self.vigil.sms is not None:
+        if notice.channel == "sms":
             return await self._sms(notice, member)
-        if not user_id:
+        opened = user_id and await asyncio.to_thread(self.directory.has_private_chat, user_id)
+        usable = member.phone and self.vigil.sms is not None and notice.channel != "private"
+        if (not opened and usable) or not user_id:
             return await self._sms(notice, member)
         try:
             await self.vigil.bot.send_message(user_id, notice.text)
             return Delivery.SENT, "private"
         except Forbidden:
             logger.warning("Member %s has not opened or has blocked the bot", member.id)
+            if notice.channel == "private":
+                return Delivery.FAILED, "private"
             return await self._sms(notice, member)
         except TelegramError as error:
             logger.warning("Notice %s not sent (%s); retrying", notice.id, error)

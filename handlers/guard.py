@@ -104,7 +104,7 @@ async def member_changed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     template = MEMBER_REMOVED if kicked else MEMBER_LEFT
     text = template.format(name=member.name, organisation=member.organisation, role=member.role)
     logger.warning("Member %s is no longer in the group", member.id)
-    await onboarding.tell_admins(vigil, text)
+    await onboarding.tell_admins(vigil, f"left:{member.id}", change.date, text)
 
 
 async def bot_changed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -131,7 +131,7 @@ async def bot_changed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         None,
         {"status": new.status},
     )
-    await onboarding.tell_admins(vigil, text, sms=True)
+    await onboarding.tell_admins(vigil, f"bot:{new.status}", change.date, text, sms=True)
 
 
 def _bot_status(update: Update) -> str | None:

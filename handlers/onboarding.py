@@ -137,6 +137,8 @@ async def shared_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     phone = mask(member.phone)
     await onboarding.tell_admins(
         vigil,
+        f"joined:{member.id}",
+        message.date,
         ADMINS_JOINED.format(
             name=member.name, role=member.role, organisation=member.organisation, phone=phone
         ),

@@ -97,7 +97,10 @@ class DutyOverride(SQLModel, table=True):
 
 
 class ShiftNotice(SQLModel, table=True):
-    """One message about a change of shift to one person: written once, sent until done."""
+    """One message to one person (a shift starting, nobody on duty, news for the admins).
+
+    Written once, keyed by what it is about and when, and sent until it has gone.
+    """
 
     __tablename__ = "shift_notices"
     __table_args__ = (
@@ -160,6 +163,7 @@ class NewNotice:
     member_id: int
     at: datetime
     text: str
+    channel: str | None = None  # "private" or "sms" to insist on one; None: the best there is
 
 
 NOBODY_KEY = "duty:nobody_since"

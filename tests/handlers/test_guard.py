@@ -141,3 +141,24 @@ async def test_the_group_becoming_a_supergroup_is_not_a_foreign_group(vigil: Har
 
     assert vigil.tg.calls_to("leaveChat") == []
     assert vigil.vigil.group.id == new_id
+
+
+async def test_a_redelivered_update_tells_the_admins_only_once(vigil: Harness) -> None:
+    group = updates.group(vigil.vigil.group.id)
+    left = directory.chat_member(group, people.OFFICER, by=people.OFFICER)
+
+    await vigil.feed(left)
+    await vigil.feed(left)
+
+    assert len(_admin_heard(vigil)) == 1
+
+
+async def test_news_telegram_refused_is_sent_by_a_later_sweep(vigil: Harness) -> None:
+    group = updates.group(vigil.vigil.group.id)
+    vigil.tg.fail_next("sendMessage", chat_id=people.ADMIN["id"])
+
+    await vigil.feed(directory.chat_member(group, people.OFFICER, by=people.OFFICER))
+    assert _admin_heard(vigil) == []
+
+    await vigil.advance(seconds=30)
+    assert _admin_heard(vigil)[0].startswith("🚪 Ali Raza")
