@@ -14,6 +14,7 @@ import contextlib
 import heapq
 import itertools
 import logging
+import math
 from collections import deque
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
@@ -47,6 +48,10 @@ class SlidingWindow:
         self._grant()
         await future
 
+    def closed_for(self) -> float:
+        """Seconds until Telegram's last 429 for this window has passed (0 when open)."""
+        return max(self.closed_until - asyncio.get_running_loop().time(), 0.0)
+
     def close_for(self, seconds: float) -> None:
         """Grant nothing for `seconds` (Telegram said 429)."""
         loop = asyncio.get_running_loop()
@@ -76,8 +81,13 @@ class PriorityRateLimiter(BaseRateLimiter[str]):
     """python-telegram-bot's rate limiter hook, with per-group and overall windows."""
 
     def __init__(
-        self, group_per_minute: int = 20, overall_per_second: int = 30, group_period: float = 60.0
+        self,
+        group_per_minute: int = 20,
+        overall_per_second: int = 30,
+        group_period: float = 60.0,
+        close_on_429: bool = True,
     ) -> None:
+        self.close_on_429 = close_on_429
         self.group_per_minute = group_per_minute
         self.group_period = group_period
         self.overall = SlidingWindow(overall_per_second, 1.0)
@@ -85,8 +95,8 @@ class PriorityRateLimiter(BaseRateLimiter[str]):
 
     @classmethod
     def off(cls) -> PriorityRateLimiter:
-        """A limiter that never holds anything back (for tests)."""
-        return cls(group_per_minute=10**9, overall_per_second=10**9)
+        """A limiter that never holds anything back (tests, whose clock is not the loop's)."""
+        return cls(group_per_minute=10**9, overall_per_second=10**9, close_on_429=False)
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -110,13 +120,17 @@ class PriorityRateLimiter(BaseRateLimiter[str]):
         group = self._group(chat_id)
         for attempt in range(2):
             if group is not None:
+                if urgent and group.closed_for() > 0:
+                    # Fail fast: the card or line records its retry time and nothing else waits.
+                    raise RetryAfter(math.ceil(group.closed_for()))
                 await group.acquire(urgent)
             await self.overall.acquire(urgent)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as error:
                 wait = _seconds(error.retry_after)
-                (group or self.overall).close_for(wait)
+                if self.close_on_429:
+                    (group or self.overall).close_for(wait)
                 if urgent or attempt == 1:
                     raise
                 logger.warning("Telegram asked to wait %.0f s before %s", wait, endpoint)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.ratelimit import PriorityRateLimiter, SlidingWindow
+import pytest
+from telegram.error import RetryAfter
+
+from bot.ratelimit import URGENT, PriorityRateLimiter, SlidingWindow
 from tests.fakes.telegram import FakeTelegram
 from tests.support import people
 from tests.support.harness import MakeBot
@@ -75,16 +78,26 @@ async def test_status_asked_again_while_a_list_waits_gets_one_list(
     assert len(lists) == 1
 
 
-async def test_a_429_holds_the_card_for_telegrams_wait_then_it_is_posted(
-    make_bot: MakeBot, tg: FakeTelegram
-) -> None:
-    bot = make_bot(rate_limiter=PriorityRateLimiter())
-    await bot.start()
-    tg.fail_next("sendMessage", status=429, retry_after=1)
+async def test_after_a_429_urgent_sends_fail_fast_and_chatter_waits_its_turn() -> None:
+    limiter = PriorityRateLimiter()
+    calls: list[str] = []
 
-    await bot.say(people.CONSUL, "/alert critical Fire")
-    assert bot.alert(1).card_message_id is None
-    await bot.advance(seconds=2)
-    await bot.stop()
+    async def telegram(name: str) -> str:
+        calls.append(name)
+        if name == "refused":
+            raise RetryAfter(1)
+        return name
 
-    assert "ALERT #1" in bot.card(1)
+    async def send(name: str, urgent: bool) -> str:
+        data = {"chat_id": people.GROUP_ID}
+        return await limiter.process_request(
+            telegram, (name,), {}, "sendMessage", data, URGENT if urgent else None
+        )
+
+    with pytest.raises(RetryAfter):
+        await send("refused", urgent=True)
+    with pytest.raises(RetryAfter):
+        await send("card", urgent=True)
+    reply = await send("reply", urgent=False)
+
+    assert calls == ["refused", "reply"] and reply == "reply"

@@ -152,3 +152,18 @@ async def test_a_deleted_card_is_posted_again_on_the_next_change(vigil: Harness)
     alert = vigil.alert(1)
     assert alert.card_message_id != first
     assert "Acknowledged" in vigil.card(1)
+
+
+async def test_a_card_waiting_after_a_429_is_not_retried_early_by_a_later_change(
+    vigil: Harness,
+) -> None:
+    vigil.tg.fail_next("sendMessage", status=429, retry_after=30)
+    await vigil.say(people.CONSUL, ALERT)
+    vigil.clock.advance(seconds=5)
+
+    await vigil.say(people.OFFICER, "/ack 1")
+
+    cards = [c for c in vigil.tg.calls_to("sendMessage") if "ALERT #1" in c.params["text"]]
+    assert len(cards) == 1  # only the refused attempt
+    await vigil.advance(seconds=30)
+    assert "Acknowledged by Ali Raza" in vigil.card(1)
