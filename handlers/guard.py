@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from telegram import ChatMember, ChatMemberRestricted, Update
@@ -20,8 +21,10 @@ from telegram.ext import (
 )
 
 from bot import onboarding
+from bot.service import Vigil
 from handlers.common import vigil_of
 from storage.audit import Actor
+from storage.models import Member
 
 logger = logging.getLogger(__name__)
 
@@ -101,10 +104,31 @@ async def member_changed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
 
     kicked = change.new_chat_member.status == ChatMember.BANNED or change.from_user.id != user.id
+    await _report_leaving(vigil, member, kicked, change.date)
+
+
+async def _report_leaving(vigil: Vigil, member: Member, kicked: bool, at: datetime) -> None:
     template = MEMBER_REMOVED if kicked else MEMBER_LEFT
     text = template.format(name=member.name, organisation=member.organisation, role=member.role)
     logger.warning("Member %s is no longer in the group", member.id)
-    await onboarding.tell_admins(vigil, f"left:{member.id}", change.date, text)
+    # Both a chat_member update and a service message may report it: one key for the minute.
+    minute = at.replace(second=0, microsecond=0)
+    await onboarding.tell_admins(vigil, f"left:{member.id}", minute, text)
+
+
+async def member_left(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The same news from the group's service message, for a bot that is not an admin there."""
+    message = update.effective_message
+    vigil = vigil_of(context)
+    if message is None or message.left_chat_member is None or message.chat.id != vigil.group.id:
+        return
+    user = message.left_chat_member
+    member = await asyncio.to_thread(vigil.stores.directory.by_telegram_id, user.id)
+    if member is None:
+        return
+
+    kicked = message.from_user is not None and message.from_user.id != user.id
+    await _report_leaving(vigil, member, kicked, message.date)
 
 
 async def bot_changed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -147,6 +171,7 @@ def handlers() -> dict[int, Sequence[BaseHandler[Any, ContextTypes.DEFAULT_TYPE,
             MessageHandler(filters.ChatType.PRIVATE, remember_private_chat),
             ChatMemberHandler(bot_changed, ChatMemberHandler.MY_CHAT_MEMBER),
             ChatMemberHandler(member_changed, ChatMemberHandler.CHAT_MEMBER),
+            MessageHandler(filters.StatusUpdate.LEFT_CHAT_MEMBER, member_left),
         ],
         -1: [MessageHandler(filters.SenderChat.ALL & filters.COMMAND, anonymous)],
     }

@@ -162,3 +162,21 @@ async def test_news_telegram_refused_is_sent_by_a_later_sweep(vigil: Harness) ->
 
     await vigil.advance(seconds=30)
     assert _admin_heard(vigil)[0].startswith("🚪 Ali Raza")
+
+
+async def test_a_bot_that_is_not_an_admin_learns_of_leaving_from_the_service_message(
+    vigil: Harness,
+) -> None:
+    group = updates.group(vigil.vigil.group.id)
+    left = updates.text_message("", from_user=people.ADMIN, chat=group)
+    del left["message"]["text"]
+    left["message"]["left_chat_member"] = people.OFFICER_2
+    also = directory.chat_member(group, people.OFFICER_2, by=people.ADMIN, new_status="kicked")
+    also["chat_member"]["date"] = left["message"]["date"]
+
+    await vigil.feed(left)
+    await vigil.feed(also)
+
+    assert _admin_heard(vigil) == [
+        "🚪 Sara Khan (Rangers, officer) was removed from the coordination group."
+    ]

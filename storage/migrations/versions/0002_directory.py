@@ -28,7 +28,7 @@ SQLITE_GUARDS = [
     "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
 ]
 POSTGRES_GUARDS = [
-    "CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS "
     "$$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$",
     "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
     "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
