@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from dotenv import load_dotenv
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot import admin_cli
 from bot.clock import SystemClock
@@ -23,6 +26,7 @@ from storage.report import ReportStore
 from storage.roster import RosterStore
 
 USAGE_ERROR = 2
+logger = logging.getLogger("vigil")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -34,8 +38,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SettingsError, PolicyError, RosterFileError) as error:
         print(f"vigil: {error}", file=sys.stderr)
         return USAGE_ERROR
+    except SQLAlchemyError as error:
+        print(
+            f"vigil: DATABASE_URL: cannot use the database: {_first_line(error)}", file=sys.stderr
+        )
+        return USAGE_ERROR
+    except ImportError as error:
+        print(f"vigil: DATABASE_URL: its driver is not installed ({error.name})", file=sys.stderr)
+        return USAGE_ERROR
+    except OSError as error:
+        print(f"vigil: {error.filename or 'file'}: {error.strerror}", file=sys.stderr)
+        return USAGE_ERROR
     except KeyboardInterrupt:
         return 130
+
+
+def _first_line(error: SQLAlchemyError) -> str:
+    """The driver's own reason, one line, with any password in a URL hidden."""
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    return re.sub(r"(://[^:/@\s]+:)[^@\s]*@", r"\1***@", reason)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -89,11 +110,29 @@ def _run(_args: argparse.Namespace) -> int:
     db.upgrade(settings.database_url)
 
     from telegram import Update
+    from telegram.error import InvalidToken, NetworkError
 
     from bot.app import build_application
 
     application = build_application(settings)
-    application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    try:
+        application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    except InvalidToken:
+        print(
+            "vigil: Telegram refused TELEGRAM_BOT_TOKEN: copy it again from BotFather",
+            file=sys.stderr,
+        )
+        return USAGE_ERROR
+    except NetworkError as error:
+        print(
+            f"vigil: cannot reach the Telegram Bot API ({type(error).__name__}): check the "
+            "network, or TELEGRAM_API_BASE_URL",
+            file=sys.stderr,
+        )
+        return 1
+    except Exception:
+        logger.critical("Vigil stopped on an unexpected error", exc_info=True)  # redacted
+        return 1
     return 0
 
 

@@ -7,6 +7,8 @@ import os
 from collections.abc import Iterable
 from typing import TextIO
 
+from telegram.error import InvalidToken
+
 QUIET_LOGGERS = ("httpx", "httpcore", "twilio", "apscheduler", "aiohttp")
 
 
@@ -35,12 +37,21 @@ class Redact(logging.Filter):
         return True
 
 
+class ReportedElsewhere(logging.Filter):
+    """Drops library tracebacks for failures the command line reports in one line itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, InvalidToken)
+
+
 def setup_logging(secrets: Iterable[str] = (), stream: TextIO | None = None) -> None:
     """Log to stderr at VIGIL_LOG_LEVEL (default INFO); chatty libraries at WARNING."""
     level = os.environ.get("VIGIL_LOG_LEVEL", "INFO").upper()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(Redact(secrets))
+    handler.addFilter(ReportedElsewhere())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level if level in logging.getLevelNamesMapping() else "INFO")

@@ -86,7 +86,12 @@ def format_duration(duration: timedelta) -> str:
 
 def load_policy(path: Path) -> Policy:
     """Read and check a policy file; raise PolicyError naming the file and line on a fault."""
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise PolicyError(f"{path}: not UTF-8 text; save the policy as UTF-8") from None
+    except OSError as error:
+        raise PolicyError(f"{path}: cannot read it ({error.strerror})") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

@@ -133,3 +133,28 @@ async def vigil_cli_onduty(tg: FakeTelegram) -> None:
         updates.command("/onduty", from_user=people.OFFICER, chat=updates.group(people.GROUP_ID))
     )
     await tg.wait_for(_sent("now on duty"), timeout=20)
+
+
+async def test_a_token_telegram_refuses_stops_the_bot_in_one_line_without_showing_it(
+    tmp_path: Path, tw: FakeTwilio
+) -> None:
+    async with FakeTelegram(token="999:another-bots-token-abcdefghijklmnop") as strict:
+        env = _environment(tmp_path, strict, tw)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=ROOT,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _out, err = await asyncio.wait_for(process.communicate(), timeout=30)
+
+    text = err.decode()
+    assert process.returncode == 2
+    assert text.splitlines()[-1] == (
+        "vigil: Telegram refused TELEGRAM_BOT_TOKEN: copy it again from BotFather"
+    )
+    assert TOKEN not in text and "Traceback" not in text

@@ -100,3 +100,42 @@ def test_db_upgrade_creates_the_schema(workdir: Path, capsys: pytest.CaptureFixt
 
     assert (workdir / "vigil.db").exists()
     assert "up to date" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("not a url", "vigil: DATABASE_URL: cannot use the database"),
+        ("mysql://vigil:hunter2@127.0.0.1/vigil", "vigil: DATABASE_URL: its driver is not"),
+        ("postgresql+psycopg://vigil:hunter2@127.0.0.1:1/vigil", "vigil: DATABASE_URL: cannot"),
+    ],
+)
+def test_a_database_that_cannot_be_used_is_one_line(
+    workdir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    url: str,
+    says: str,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", url)
+
+    assert main(["db", "upgrade"]) == 2
+
+    err = capsys.readouterr().err
+    assert err.startswith(says) and err.count("\n") == 1 and "hunter2" not in err
+
+
+def test_a_policy_that_is_not_utf8_is_one_line(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policy = workdir / "policy.toml"
+    policy.write_bytes("# café\n".encode("latin-1"))
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456789:AAH-secret-token-0123456789abcdefghij")
+    monkeypatch.setenv("TELEGRAM_GROUP_CHAT_ID", "-1001234567890")
+    monkeypatch.setenv("VIGIL_ESCALATION_POLICY", str(policy))
+
+    assert main(["run"]) == 2
+
+    assert (
+        capsys.readouterr().err == f"vigil: {policy}: not UTF-8 text; save the policy as UTF-8\n"
+    )
