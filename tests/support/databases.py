@@ -42,11 +42,14 @@ class SqliteTemplate:
 
 
 def reset_postgres(url: str) -> None:
-    """Drop Vigil's tables and migrate from nothing, once per test session."""
+    """Empty the test database entirely and migrate from nothing, once per test session.
+
+    The whole schema goes, so functions and triggers that migrations add go with it.
+    """
     engine = make_engine(url)
     with engine.begin() as connection:
-        SQLModel.metadata.drop_all(connection)
-        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     upgrade(url)
 
