@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from apscheduler.jobstores.base import JobLookupError
 from sqlalchemy import Engine
 from telegram.ext import ContextTypes, ExtBot, JobQueue
 
@@ -191,17 +193,20 @@ class Vigil:
         """Set (or reset) the timer for an alert's next step. The row stays the record."""
         if self.job_queue is None:
             return
-        self.unschedule(alert_id)
+        name = f"vigil:alert:{alert_id}"
         delay = max((due - self.clock.now()).total_seconds(), 0.0)
+        # The job's id is its name, so setting it again replaces it without a search; a late
+        # timer still runs (no misfire grace), because the row says the step is due.
+        options = {"id": name, "replace_existing": True, "misfire_grace_time": None}
         self.job_queue.run_once(
-            self._on_timer, when=delay, data=alert_id, name=f"vigil:alert:{alert_id}"
+            self._on_timer, when=delay, data=alert_id, name=name, job_kwargs=options
         )
 
     def unschedule(self, alert_id: int) -> None:
         if self.job_queue is None:
             return
-        for job in self.job_queue.get_jobs_by_name(f"vigil:alert:{alert_id}"):
-            job.schedule_removal()
+        with contextlib.suppress(JobLookupError):
+            self.job_queue.scheduler.remove_job(f"vigil:alert:{alert_id}")
 
     async def _on_timer(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Run an alert's due escalation step when its timer fires."""

@@ -216,10 +216,20 @@ async def test_a_restart_runs_overdue_steps_once_and_repeats_nothing(
     assert len([m for m in again.replies() if "ALERT #1" in m]) == 1
 
 
-async def test_a_restart_recreates_the_timer_from_the_database(vigil: Harness) -> None:
+async def test_each_waiting_alert_has_one_timer_until_it_is_acknowledged(
+    vigil: Harness,
+) -> None:
+    await vigil.app.job_queue.start()  # type: ignore[union-attr]
     await vigil.say(people.CONSUL, ALERT)
+    vigil.vigil.schedule(1, vigil.clock.now() + timedelta(minutes=1))  # again: replaces it
+
     names = [job.name for job in vigil.app.job_queue.jobs()]  # type: ignore[union-attr]
-    assert "vigil:alert:1" in names
+    assert names.count("vigil:alert:1") == 1
+
+    await vigil.press(people.OFFICER, "ack:1", 1)
+    names = [job.name for job in vigil.app.job_queue.jobs()]  # type: ignore[union-attr]
+    assert "vigil:alert:1" not in names
+    await vigil.app.job_queue.stop()  # type: ignore[union-attr]
 
 
 async def test_real_timers_fire_through_the_real_scheduler(
