@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterable
 from typing import TextIO
 
 from telegram.error import InvalidToken
+
+from bot.phones import mask
 
 QUIET_LOGGERS = ("httpx", "httpcore", "twilio", "apscheduler", "aiohttp")
 
@@ -37,6 +40,21 @@ class Redact(logging.Filter):
         return True
 
 
+class MaskPhones(logging.Filter):
+    """Masks phone numbers in any line, such as a library's debug dump of an update."""
+
+    NUMBER = re.compile(
+        r"\+\d{7,15}|(?<=phone_number': ')\d{7,15}|(?<=phone_number\": \")\d{7,15}"
+    )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = self.NUMBER.sub(lambda match: mask(match.group()), message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
 class ReportedElsewhere(logging.Filter):
     """Drops library tracebacks for failures the command line reports in one line itself."""
 
@@ -51,6 +69,7 @@ def setup_logging(secrets: Iterable[str] = (), stream: TextIO | None = None) -> 
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(Redact(secrets))
+    handler.addFilter(MaskPhones())
     handler.addFilter(ReportedElsewhere())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.logs import Redact, setup_logging
+from bot.logs import MaskPhones, Redact, setup_logging
+from tests.fakes import updates
 from tests.support import people
 from tests.support.harness import AUTH_TOKEN, TOKEN, Harness
 
@@ -56,3 +57,23 @@ def test_the_redacting_filter_hides_secrets_in_messages_and_tracebacks() -> None
     Redact([TOKEN]).filter(record)
 
     assert TOKEN not in record.getMessage() and TOKEN not in (record.exc_text or "")
+
+
+async def test_onboarding_and_whois_log_no_whole_phone_even_at_debug(
+    vigil: Harness, production_log: io.StringIO
+) -> None:
+    logging.getLogger("telegram").debug("Update: {'contact': {'phone_number': '923004445556'}}")
+    await vigil.say(people.ADMIN, "/whois 201", chat=updates.private_chat(people.ADMIN))
+
+    text = production_log.getvalue()
+    assert "923004445556" not in text and people.PHONES[201] not in text
+    assert "'phone_number': '92••••••5556'" in text
+
+
+def test_the_phone_filter_masks_numbers_with_and_without_a_plus() -> None:
+    line = "sent to +923001110001; contact phone_number': '923001110002"
+    record = logging.LogRecord("x", logging.DEBUG, __file__, 1, "%s", (line,), None)
+
+    MaskPhones().filter(record)
+
+    assert record.getMessage() == "sent to +92••••••0001; contact phone_number': '92••••••0002"
