@@ -53,9 +53,11 @@ class SmsSender:
         self.provider = provider
         self.clock = clock
 
-    async def flush(self) -> int:
-        """Send what is due now; return how many SMS were attempted."""
-        claimed = await asyncio.to_thread(self.outbox.claim_sms, self.clock.now())
+    async def flush(self, alert_id: int | None = None) -> int:
+        """Send what is due now (for one alert, or all); return how many SMS were tried."""
+        claimed = await asyncio.to_thread(
+            self.outbox.claim_sms, self.clock.now(), alert_id=alert_id
+        )
         await asyncio.gather(*(self._send(notification) for notification in claimed))
         return len(claimed)
 
@@ -201,9 +203,12 @@ class LinePoster:
         self.poster = poster
         self.lock = asyncio.Lock()
 
-    async def flush(self) -> None:
+    async def flush(self, alert_id: int | None = None) -> None:
+        """Post the lines that are ready (for one alert, or all), in order."""
         async with self.lock:
-            posts = await asyncio.to_thread(self.outbox.due_posts, self.poster.clock.now())
+            posts = await asyncio.to_thread(
+                self.outbox.due_posts, self.poster.clock.now(), alert_id=alert_id
+            )
             for post in posts:
                 if not await self._post(post):
                     break  # Telegram is refusing the group for now; keep the order

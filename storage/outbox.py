@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, and_, or_, update
 from sqlmodel import Session, col, select
 
-from storage.db import rows_changed, session_scope
+from storage.db import session_scope
 from storage.models import (
     Alert,
     AlertState,
@@ -47,13 +47,17 @@ class OutboxStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def claim_sms(self, now: datetime, limit: int = 200) -> list[Notification]:
-        """Take due SMS for sending; each is returned to exactly one caller.
+    def claim_sms(
+        self, now: datetime, limit: int = 200, alert_id: int | None = None
+    ) -> list[Notification]:
+        """Take due SMS (of one alert, or all) for sending; each goes to exactly one caller.
 
-        Pages for alerts that are no longer waiting are cancelled first: a retry must not
-        page someone about an alert that was acknowledged meanwhile.
+        One conditional UPDATE ... RETURNING claims the whole batch. The sweep (no alert
+        given) first cancels pages of alerts that stopped waiting: a retry must not page
+        someone about an alert that was acknowledged meanwhile.
         """
-        self._cancel_stopped(now)
+        if alert_id is None:
+            self._cancel_stopped(now)
         due = or_(
             and_(
                 col(Notification.status) == Delivery.PENDING,
@@ -64,22 +68,18 @@ class OutboxStore:
                 col(Notification.claimed_at) <= now - STALE_CLAIM,
             ),
         )
+        if alert_id is not None:
+            due = and_(due, col(Notification.alert_id) == alert_id)
+        batch = select(Notification.id).where(due).order_by(col(Notification.id)).limit(limit)
+        claim = (
+            update(Notification)
+            .where(col(Notification.id).in_(batch.scalar_subquery()), due)
+            .values(status=Delivery.SENDING, claimed_at=now, attempts=Notification.attempts + 1)
+            .returning(Notification)
+            .execution_options(synchronize_session=False)
+        )
         with session_scope(self.engine) as session:
-            query = select(Notification.id).where(due).order_by(col(Notification.id))
-            candidates = list(session.exec(query.limit(limit)))
-        claimed = []
-        for notification_id in candidates:
-            with session_scope(self.engine) as session:
-                taken = session.execute(
-                    update(Notification)
-                    .where(col(Notification.id) == notification_id, due)
-                    .values(
-                        status=Delivery.SENDING, claimed_at=now, attempts=Notification.attempts + 1
-                    )
-                )
-                if rows_changed(taken) == 1:
-                    claimed.append(session.get_one(Notification, notification_id))
-        return claimed
+            return sorted(session.scalars(claim), key=lambda n: n.id or 0)
 
     def _cancel_stopped(self, now: datetime) -> None:
         stopped = select(Alert.id).where(col(Alert.state) != AlertState.WAITING)
@@ -137,15 +137,17 @@ class OutboxStore:
             )
             return session.exec(query.order_by(col(Notification.next_attempt_at))).first()
 
-    def due_posts(self, now: datetime, limit: int = 50) -> list[GroupPost]:
+    def due_posts(
+        self, now: datetime, limit: int = 50, alert_id: int | None = None
+    ) -> list[GroupPost]:
         """Group lines ready to post: due, and their step's SMS have had a first answer."""
+        query = select(GroupPost).where(
+            GroupPost.status == Delivery.PENDING, col(GroupPost.next_attempt_at) <= now
+        )
+        if alert_id is not None:
+            query = query.where(GroupPost.alert_id == alert_id)
         with session_scope(self.engine) as session:
-            posts = session.exec(
-                select(GroupPost)
-                .where(GroupPost.status == Delivery.PENDING, col(GroupPost.next_attempt_at) <= now)
-                .order_by(col(GroupPost.id))
-                .limit(limit)
-            ).all()
+            posts = session.exec(query.order_by(col(GroupPost.id)).limit(limit)).all()
             return [post for post in posts if self._ready(session, post, now)]
 
     def _ready(self, session: Session, post: GroupPost, now: datetime) -> bool:
