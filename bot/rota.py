@@ -25,7 +25,7 @@ from bot.phones import PhoneError, mask, normalise
 from bot.roster_file import RosterFileError
 from bot.sms import PermanentSmsError, TransientSmsError
 from storage.audit import Actor
-from storage.directory import NewNotice, Shift, ShiftNotice
+from storage.directory import DutyOverride, NewNotice, Shift, ShiftNotice
 from storage.models import Delivery, Member
 
 if TYPE_CHECKING:
@@ -184,35 +184,56 @@ class Rota:
         await self.deliver()
 
     def _reconcile(self, now: datetime) -> None:
+        """Bring each member's duty in line with the rota; write the notices that follow."""
         shifts: defaultdict[int, list[Shift]] = defaultdict(list)
         for shift in self.directory.shifts():
             shifts[shift.member_id].append(shift)
         overrides = self.directory.overrides()
-        notices = []
-        for member in self.directory.duty_members():
-            assert member.id is not None
-            window = current(around(shifts[member.id], now, self.zone), now)
-            override = overrides.get(member.id)
-            if override is not None and override.until is not None and override.until <= now:
-                self.directory.drop_override(member.id)
-                override = None
-            if override is None and not shifts[member.id]:
-                continue  # no rota line: duty is only what they said with /onduty
-            on = override.on_duty if override is not None else window is not None
-            if on != member.on_duty:
-                self.directory.set_duty(member, on, None, now, None)
-                logger.info("Member %s is now %s duty", member.id, "on" if on else "off")
-            if on and window is not None and override is None:
-                end = render.local_time(window.end, self.zone)
-                text = ON_DUTY_NOTICE.format(name=member.name, end=end)
-                notices.append(NewNotice("on_duty", member.id, window.start, text))
-        names = {m.id: m.name for m in self.directory.duty_members()}
-        line = None
-        if self.vigil.settings.announce_shifts:
-            line = lambda added: GROUP_SHIFT_LINE.format(  # noqa: E731
-                names=", ".join(names.get(n.member_id, "?") for n in added)
-            )
-        self.directory.add_notices(notices, line, now)
+        members = self.directory.duty_members()
+        starting = [
+            notice
+            for member in members
+            if (notice := self._follow(member, shifts[member.id or 0], overrides, now))
+        ]
+
+        names = {m.id: m.name for m in members}
+
+        def group_line(added: list[NewNotice]) -> str:
+            return GROUP_SHIFT_LINE.format(names=", ".join(names[n.member_id] for n in added))
+
+        announce = group_line if self.vigil.settings.announce_shifts else None
+        self.directory.add_notices(starting, announce, now)
+        self._check_nobody(now)
+
+    def _follow(
+        self,
+        member: Member,
+        shifts: list[Shift],
+        overrides: dict[int, DutyOverride],
+        now: datetime,
+    ) -> NewNotice | None:
+        """Put one member on or off duty as the rota says; the notice if their shift started."""
+        assert member.id is not None
+        override = overrides.get(member.id)
+        if override is not None and override.until is not None and override.until <= now:
+            self.directory.drop_override(member.id)
+            override = None
+        if override is None and not shifts:
+            return None  # no rota line: duty is only what they said with /onduty
+        window = current(around(shifts, now, self.zone), now)
+        on = override.on_duty if override is not None else window is not None
+        if on != member.on_duty:
+            self.directory.set_duty(member, on, None, now, None)
+            logger.info("Member %s is now %s duty", member.id, "on" if on else "off")
+        if not on or window is None or override is not None:
+            return None
+        text = ON_DUTY_NOTICE.format(
+            name=member.name, end=render.local_time(window.end, self.zone)
+        )
+        return NewNotice("on_duty", member.id, window.start, text)
+
+    def _check_nobody(self, now: datetime) -> None:
+        """When nobody is left on duty, tell the admins, once."""
         nobody = not self.vigil.stores.roster.on_duty()
         admins = self.directory.admins()
         told = [NewNotice("nobody", a.id or 0, now, NOBODY_NOTICE) for a in admins]
