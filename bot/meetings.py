@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 LATE_AFTER = timedelta(minutes=5)  # a reminder posted later than this after its time says so
 NAME_MISSING_FROM = timedelta(days=1)  # reminders this close name who has not answered
-REPORT_ATTEMPTS = 3
+REPORT_ATTEMPTS = 5
 PLAN_AHEAD_MONTHS = 24
 
 
@@ -63,6 +63,7 @@ class Meetings:
         self.clock = clock
         self._lock = asyncio.Lock()
         self._edit_retry: dict[int, datetime] = {}
+        self._report_retry: dict[int, datetime] = {}
 
     async def start(self, job_queue: JobQueue[ContextTypes.DEFAULT_TYPE] | None) -> None:
         """Adopt the rule from settings, post what fell due while down, start the sweep."""
@@ -323,16 +324,25 @@ class Meetings:
     # -- the month's report ---------------------------------------------------------------
 
     async def _post_reports(self) -> None:
+        """Post the month's report under each reminder that carries it and lacks it."""
+        now = self.clock.now()
         for reminder in await asyncio.to_thread(self.store.reports_due, REPORT_ATTEMPTS):
             assert reminder.id is not None and reminder.posted_at is not None
+            if self._report_retry.get(reminder.id, now) > now:
+                continue
             month = report.Month.before(reminder.posted_at, self.zone)
             try:
                 photo = await self.send_report(month, reminder.message_id)
             except TelegramError as error:
                 logger.warning("Report for reminder %s not posted: %s", reminder.id, error)
-                await asyncio.to_thread(self.store.record_report, reminder.id, None)
-                continue
-            await asyncio.to_thread(self.store.record_report, reminder.id, photo.message_id)
+                retry_at = self.poster.retry_at(error, reminder.report_attempts + 1)
+                self._report_retry[reminder.id] = retry_at
+                photo = None
+            except Exception:  # a report that cannot be drawn must not stop the reminders
+                logger.exception("Report for reminder %s could not be made", reminder.id)
+                photo = None
+            message_id = photo.message_id if photo is not None else None
+            await asyncio.to_thread(self.store.record_report, reminder.id, message_id)
 
     async def send_report(self, month: report.Month, reply_to: int | None) -> Message:
         """Post the month's chart with its summary, then the figures in full."""
@@ -344,7 +354,10 @@ class Meetings:
             caption=report.summary(figures),
             reply_parameters=reply,
         )
-        await self.poster.send(report.details(figures), reply_to=photo.message_id)
+        try:
+            await self.poster.send(report.details(figures), reply_to=photo.message_id)
+        except TelegramError as error:  # the chart and its caption are out; not sent twice
+            logger.warning("Report details for %s not posted: %s", month.code, error)
         logger.info("Report for %s posted", month.code)
         return photo
 

@@ -273,3 +273,23 @@ async def test_the_meeting_sweep_runs_on_the_job_queue(make_bot: MakeBot) -> Non
     assert [job.name for job in bot.app.job_queue.jobs() if job.name == "vigil:meetings"] == [
         "vigil:meetings"
     ]
+
+
+async def test_a_report_that_cannot_be_drawn_does_not_stop_the_reminder(
+    make_bot: MakeBot, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(_figures: object) -> bytes:
+        raise RuntimeError("no fonts")
+
+    monkeypatch.setattr("bot.report.chart_png", broken)
+    bot = await start(make_bot())
+    await bot.say(people.ADMIN, RULE)
+    await advance_to(bot, utc(2026, 12, 8))
+
+    with caplog.at_level(logging.ERROR, logger="bot.meetings"):
+        await advance_to(bot, utc(2026, 12, 28, 6))
+    await bot.stop()
+
+    week_before = reminders(bot, 2)[0]
+    assert week_before.status == "posted" and week_before.report_attempts == 1
+    assert "Report for reminder 4 could not be made" in caplog.text
