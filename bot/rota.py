@@ -268,7 +268,7 @@ class Rota:
     async def deliver(self) -> None:
         """Send each due notice: in a private chat if they opened one, else by SMS."""
         now = self.vigil.clock.now()
-        for notice, member in await asyncio.to_thread(self.directory.due_notices, now):
+        for notice, member in await asyncio.to_thread(self.directory.claim_notices, now):
             status, channel = await self._send(notice, member)
             retry = now + NOTICE_RETRY if status == Delivery.PENDING else None
             assert notice.id is not None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -167,6 +167,7 @@ class NewNotice:
 
 
 NOBODY_KEY = "duty:nobody_since"
+NOTICE_LEASE = timedelta(minutes=2)  # a notice claimed this long ago by a sender is free again
 
 
 def invite_state(invite: Invite | None, now: datetime) -> InviteState:
@@ -444,6 +445,19 @@ class DirectoryStore:
     ) -> int:
         """Write the notices not written before, and the group's line about the new ones."""
         added: list[NewNotice] = []
+        try:
+            self._add_notices(notices, group_line, now, added)
+        except IntegrityError:  # another process wrote the same notices first
+            return 0
+        return len(added)
+
+    def _add_notices(
+        self,
+        notices: list[NewNotice],
+        group_line: Callable[[list[NewNotice]], str] | None,
+        now: datetime,
+        added: list[NewNotice],
+    ) -> None:
         with session_scope(self.engine) as session:
             for notice in notices:
                 query = select(ShiftNotice).where(
@@ -459,7 +473,6 @@ class DirectoryStore:
             if added and group_line is not None:
                 text = group_line(added)
                 session.add(GroupPost(text=text, created_at=now, next_attempt_at=now))
-        return len(added)
 
     def nobody_on_duty(self, nobody: bool, notices: list[NewNotice], now: datetime) -> bool:
         """Record whether nobody is on duty; on the change to nobody, write `notices`."""
@@ -475,19 +488,31 @@ class DirectoryStore:
                 session.add(ShiftNotice(**notice.__dict__, created_at=now, next_attempt_at=now))
             return nobody
 
-    def due_notices(self, now: datetime, limit: int = 100) -> list[tuple[ShiftNotice, Member]]:
+    def claim_notices(self, now: datetime, limit: int = 100) -> list[tuple[ShiftNotice, Member]]:
+        """Take the notices due now for sending; a sender that dies lets them go after a lease."""
+        due = or_(
+            col(ShiftNotice.status) == Delivery.PENDING,
+            col(ShiftNotice.status) == Delivery.SENDING,
+        )
         with session_scope(self.engine) as session:
             query = (
                 select(ShiftNotice, Member)
                 .join(Member, col(Member.id) == ShiftNotice.member_id)
-                .where(
-                    ShiftNotice.status == Delivery.PENDING,
-                    col(ShiftNotice.next_attempt_at) <= now,
-                )
+                .where(due, col(ShiftNotice.next_attempt_at) <= now)
                 .order_by(col(ShiftNotice.id))
                 .limit(limit)
             )
-            return [(notice, member) for notice, member in session.exec(query)]
+            claimed = []
+            for notice, member in session.exec(query):
+                taken = session.execute(
+                    update(ShiftNotice)
+                    .where(col(ShiftNotice.id) == notice.id, due)
+                    .where(col(ShiftNotice.next_attempt_at) == notice.next_attempt_at)
+                    .values(status=Delivery.SENDING, next_attempt_at=now + NOTICE_LEASE)
+                )
+                if rows_changed(taken) == 1:
+                    claimed.append((notice, member))
+            return claimed
 
     def record_notice(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -9,7 +10,7 @@ import pytest
 
 from bot.rota import around, current, day_matcher, parse_rota
 from storage.audit import Actor
-from storage.directory import Shift, ShiftRecord
+from storage.directory import NewNotice, Shift, ShiftRecord
 from tests.fakes import updates
 from tests.fakes.twilio import FakeTwilio
 from tests.support import people
@@ -195,3 +196,33 @@ async def test_the_group_hears_of_shift_changes_only_when_asked(make_bot: MakeBo
     await loud.stop()
 
     assert "🔄 Shift change: now on duty: Ali Raza." in loud.replies()
+
+
+async def test_two_senders_at_once_send_a_notice_once(vigil: Harness) -> None:
+    directory = vigil.vigil.stores.directory
+    admin = people.member_id(vigil.vigil.stores.roster, people.ADMIN)
+    notice = NewNotice("test", admin, vigil.clock.now(), "Only once", "private")
+    directory.add_notices([notice], None, vigil.clock.now())
+
+    await asyncio.gather(vigil.vigil.rota.deliver(), vigil.vigil.rota.deliver())
+
+    assert [m.text for m in vigil.tg.messages(people.ADMIN["id"])] == ["Only once"]
+    (row,) = directory.notices()
+    assert (row.status, row.channel, row.attempts) == ("sent", "private", 1)
+
+
+async def test_shift_times_are_read_in_the_configured_timezone(make_bot: MakeBot) -> None:
+    bot = make_bot(timezone=ZoneInfo("Europe/Oslo"))  # 10:00 in Oslo at the start
+    await bot.start()
+    _rota(bot, (people.OFFICER_2, "Fri", "23:00", "07:00"))
+
+    await bot.advance(hours=12, minutes=59)  # 22:59 in Oslo
+    assert "Sara Khan" not in _on_duty(bot)
+    await bot.advance(minutes=1)  # 23:00 in Oslo, 22:00 UTC
+    assert "Sara Khan" in _on_duty(bot)
+    await bot.advance(hours=8)  # 07:00 on Saturday in Oslo
+    await bot.stop()
+
+    assert "Sara Khan" not in _on_duty(bot)
+    (sms,) = _sms(bot.tw, people.PHONES[202])
+    assert sms.endswith("until 07:00.")
