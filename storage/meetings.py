@@ -459,8 +459,11 @@ class MeetingStore:
                     MeetingAnswer.meeting_id == meeting_id
                 )
             ).all()
-            organisations = session.exec(
-                select(Member.organisation).distinct().order_by(col(Member.organisation))
+            organisations = session.exec(  # those with someone on the roster now
+                select(Member.organisation)
+                .where(col(Member.active).is_(True))
+                .distinct()
+                .order_by(col(Member.organisation))
             ).all()
             return MeetingView(
                 meeting,

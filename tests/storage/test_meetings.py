@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
+from sqlmodel import col
 
+from storage.db import session_scope
 from storage.meetings import MeetingStore
+from storage.models import Member
 from storage.roster import RosterStore
 from tests.support import people
 
@@ -79,3 +82,24 @@ def test_an_organisation_s_latest_answer_replaces_the_earlier_one(engine: Engine
     assert view is not None and view.answers == {"Police": "absent"}
     assert view.meeting.revision == 3
     assert "Police" not in view.unanswered and "Rangers" in view.unanswered
+
+
+def test_only_organisations_with_someone_on_the_roster_are_expected_to_answer(
+    engine: Engine,
+) -> None:
+    roster = RosterStore(engine)
+    people.seed(roster, NOW)
+    store, meeting_id = planned(engine)
+    with session_scope(engine) as session:
+        session.execute(update(Member).where(col(Member.name) == "Sara Khan").values(active=False))
+        session.execute(update(Member).where(col(Member.name) == "Col. Khan").values(active=False))
+
+    view = store.view(meeting_id)
+
+    assert view is not None and "Rangers" not in view.organisations
+    assert view.unanswered == [
+        "Consulate of Denmark",
+        "Consulate of Norway",
+        "Police",
+        "Security Cell",
+    ]
