@@ -81,6 +81,8 @@ class Vigil:
         self.sms_sender: SmsSender | None = None
         self.job_queue: JobQueue[ContextTypes.DEFAULT_TYPE] | None = None
         self._tick_lock = asyncio.Lock()
+        self._projection: asyncio.Task[None] | None = None
+        self._projection_due = False
 
     async def start(self, job_queue: JobQueue[ContextTypes.DEFAULT_TYPE] | None) -> None:
         """Recover from the database: the group's id, every timer, every overdue step."""
@@ -125,6 +127,11 @@ class Vigil:
         )
 
     async def stop(self) -> None:
+        """Stop the background pass (the rows keep what it had left) and close the SMS client."""
+        if self._projection is not None and not self._projection.done():
+            self._projection.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._projection
         if self.sms is not None:
             await self.sms.close()
 
@@ -220,10 +227,28 @@ class Vigil:
                 await self.tick()
 
     async def escalate(self, alert_id: int) -> None:
-        """Run whatever steps of this alert are due, then deliver what they queued."""
+        """Run whatever steps of this alert are due and send their SMS at once.
+
+        The group line and the card follow from one background pass, which keeps to
+        Telegram's pace without holding up the SMS of the next alert's step.
+        """
         claims = await self.escalator.run(alert_id)
         self._reschedule(alert_id, claims)
-        await self.deliver(alert_id)
+        if claims and self.sms_sender is not None:
+            await self.sms_sender.flush(alert_id)
+        self._project()
+
+    def _project(self) -> None:
+        """Start a pass over group lines and cards, or ask the running one to go again."""
+        self._projection_due = True
+        if self._projection is None or self._projection.done():
+            self._projection = asyncio.create_task(self._run_projection())
+
+    async def _run_projection(self) -> None:
+        while self._projection_due:
+            self._projection_due = False
+            await self.lines.flush()
+            await self.cards.flush()
 
     async def tick(self) -> None:
         """Run every overdue step and every due delivery; safe to call at any time."""
