@@ -30,6 +30,10 @@ def read_roster(path: Path, region: str) -> RosterFile:
             return parse_roster(handle, region)
     except OSError as error:
         raise RosterFileError(f"cannot read {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise RosterFileError(
+            f'{path} is not UTF-8 text: save it as "CSV UTF-8" and import it again'
+        ) from None
 
 
 def parse_roster(lines: Iterable[str], region: str) -> RosterFile:
@@ -38,14 +42,32 @@ def parse_roster(lines: Iterable[str], region: str) -> RosterFile:
     if header != HEADER:
         raise RosterFileError(f"the first line must be: {','.join(HEADER)}")
     result = RosterFile()
+    seen: dict[str, int] = {}  # phone, Telegram id or username → the line that gave it
     for row in reader:
         if not any(cell.strip() for cell in row):
             continue
         try:
-            result.records.append((reader.line_num, _record(row, region)))
+            record = _record(row, region)
+            _check_unique(record, reader.line_num, seen)
+            result.records.append((reader.line_num, record))
         except ValueError as error:
             result.problems.append(f"line {reader.line_num}: {error}")
     return result
+
+
+def _check_unique(record: MemberRecord, line: int, seen: dict[str, int]) -> None:
+    """Two rows naming the same phone or Telegram account would merge two people into one."""
+    keys = {
+        "phone": record.phone,
+        "Telegram id": record.telegram_user_id and str(record.telegram_user_id),
+        "username": record.telegram_username,
+    }
+    for label, value in keys.items():
+        if value and f"{label}:{value}" in seen:
+            raise ValueError(f"same {label} as line {seen[f'{label}:{value}']}; one per person")
+    for label, value in keys.items():
+        if value:
+            seen[f"{label}:{value}"] = line
 
 
 def _record(row: list[str], region: str) -> MemberRecord:

@@ -13,6 +13,8 @@ from typing import Any
 
 LEVELS = ("critical", "high", "normal")
 DEFAULT_REPEAT_LIMIT = 3
+LEVEL_KEYS = {"steps", "repeat_every", "repeat_limit"}
+LONGEST_WAIT = timedelta(days=7)  # an escalation step later than a week is a typo
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
 
@@ -120,12 +122,14 @@ class _Reader:
         unknown = sorted(set(levels) - set(LEVELS))
         if unknown:
             raise self.error(self.line_of(f"levels.{unknown[0]}"), f"unknown level {unknown[0]!r}")
+        self.only_known(data, {"levels"}, 1, "the file")
         return Policy({name: self.level(name, levels.get(name)) for name in LEVELS})
 
     def level(self, name: str, table: Any) -> LevelPolicy:
         header = self.line_of(f"levels.{name}")
         if not isinstance(table, dict):
             raise self.error(1, f"[levels.{name}] is missing")
+        self.only_known(table, LEVEL_KEYS, header, f"[levels.{name}]")
         raw_steps = table.get("steps")
         if not isinstance(raw_steps, list) or not raw_steps:
             raise self.error(header, f"[levels.{name}] needs a non-empty steps = [...] list")
@@ -159,9 +163,21 @@ class _Reader:
 
     def duration(self, value: Any, header: int, key: str) -> timedelta:
         try:
-            return parse_duration(value)
+            duration = parse_duration(value)
         except ValueError as error:
             raise self.error(self.line_of(str(value), header), f"{key}: {error}") from None
+        if duration > LONGEST_WAIT:
+            raise self.error(self.line_of(str(value), header), f"{key}: at most 168h (a week)")
+        return duration
+
+    def only_known(self, table: dict[str, Any], known: set[str], start: int, where: str) -> None:
+        """A misspelt key would silently change the policy; refuse it instead."""
+        for key in table:
+            if key not in known:
+                expected = ", ".join(sorted(known))
+                raise self.error(
+                    self.line_of(key, start), f"{where}: unknown key {key!r}; expected {expected}"
+                )
 
     def line_of(self, needle: str, start: int = 1) -> int:
         for number, line in enumerate(self.lines[start - 1 :], start=start):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.phones import PhoneError, mask, normalise
-from bot.roster_file import RosterFileError, parse_roster
+from bot.roster_file import RosterFileError, parse_roster, read_roster
 
 GOOD = """name,role,organisation,phone,telegram
 Ali Raza,officer,Police,0300-1234567,@Ali_Police
@@ -57,3 +57,25 @@ def test_an_impossible_number_is_refused_without_being_echoed() -> None:
         normalise("not a number 5551234", "PK")
 
     assert "5551234" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        "Beta Two,officer,Police,0300-8888888,@ali_police",
+        "Beta Two,officer,Police,0300-1234567,",
+    ],
+)
+def test_two_rows_for_the_same_account_are_not_merged(second: str) -> None:
+    roster = parse_roster([*GOOD.splitlines(), second], "PK")
+
+    assert [record.name for _, record in roster.records] == ["Ali Raza", "Jane Doe"]
+    assert roster.problems[0].startswith("line 4: same ") and "as line 2" in roster.problems[0]
+
+
+def test_a_file_that_is_not_utf8_is_refused_with_what_to_do(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "roster.csv"
+    path.write_bytes((GOOD + "José,officer,Police,,303\n").encode("cp1252"))
+
+    with pytest.raises(RosterFileError, match="not UTF-8 text: save it as"):
+        read_roster(path, "PK")

@@ -104,3 +104,35 @@ def test_repeats_default_to_three_and_follow_the_last_step(tmp_path: Path) -> No
     assert critical.step_count == 5
     assert critical.due_after(4) == timedelta(minutes=35)
     assert critical.tier(4) is Tier.COMMAND
+
+
+@pytest.mark.parametrize(
+    ("extra", "line", "words"),
+    [
+        ('repeat_evry = "5m"\n', 6, "unknown key 'repeat_evry'"),
+        ("[levelz.high]\nsteps = []\n", 14, "the file: unknown key 'levelz'"),
+    ],
+)
+def test_a_misspelt_key_is_refused_not_ignored(
+    tmp_path: Path, extra: str, line: int, words: str
+) -> None:
+    text = POLICY.format(after="5m", notify="command")
+    if extra.startswith("repeat"):
+        text = text.replace('repeat_every = "10m"\n', 'repeat_every = "10m"\n' + extra)
+    else:
+        text += extra
+    path = tmp_path / "policy.toml"
+    path.write_text(text)
+
+    with pytest.raises(PolicyError) as raised:
+        load_policy(path)
+
+    assert words in str(raised.value)
+
+
+def test_a_step_more_than_a_week_away_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text(POLICY.format(after="99999999h", notify="command"))
+
+    with pytest.raises(PolicyError, match="line 4: after: at most 168h"):
+        load_policy(path)
