@@ -106,7 +106,7 @@ def _run(_args: argparse.Namespace) -> int:
     secrets = [settings.telegram_token]
     if settings.twilio:
         secrets.append(settings.twilio.auth_token)
-    setup_logging(secrets)
+    setup_logging(secrets, level=settings.log_level)
     db.upgrade(settings.database_url)
 
     from telegram import Update

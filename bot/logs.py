@@ -63,9 +63,11 @@ class ReportedElsewhere(logging.Filter):
         return not isinstance(error, InvalidToken)
 
 
-def setup_logging(secrets: Iterable[str] = (), stream: TextIO | None = None) -> None:
-    """Log to stderr at VIGIL_LOG_LEVEL (default INFO); chatty libraries at WARNING."""
-    level = os.environ.get("VIGIL_LOG_LEVEL", "INFO").upper()
+def setup_logging(
+    secrets: Iterable[str] = (), stream: TextIO | None = None, level: str | None = None
+) -> None:
+    """Log to stderr at `level` (default VIGIL_LOG_LEVEL, else INFO); libraries at WARNING."""
+    level = (level or os.environ.get("VIGIL_LOG_LEVEL") or "INFO").upper()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(Redact(secrets))

@@ -99,8 +99,13 @@ class Vigil:
                 self.stores.alerts.scheduled_alerts
             ):
                 self.schedule(alert_id, due)
+            # A sweep still busy when the next is due just lets it pass (see _on_tick).
             job_queue.run_repeating(
-                self._on_tick, interval=self.settings.sweep_seconds, first=0, name="vigil:sweep"
+                self._on_tick,
+                interval=self.settings.sweep_seconds,
+                first=0,
+                name="vigil:sweep",
+                job_kwargs={"max_instances": 5, "coalesce": True},
             )
 
     def _current_group(self) -> int:

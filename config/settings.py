@@ -45,6 +45,7 @@ class Settings:
     timezone: ZoneInfo = DEFAULT_TIMEZONE
     policy_path: Path = DEFAULT_POLICY_PATH
     phone_region: str = "PK"
+    log_level: str = "INFO"
     telegram_rate_limit: bool = True
     sweep_seconds: float = 2.0
     meeting_rule: str | None = None
@@ -85,7 +86,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         phone_region=_region(env.get("VIGIL_PHONE_REGION") or "PK"),
         protect_content=_flag(env, "VIGIL_PROTECT_CONTENT", True),
         announce_shifts=_flag(env, "VIGIL_ANNOUNCE_SHIFTS", False),
+        log_level=_log_level(env.get("VIGIL_LOG_LEVEL") or "INFO"),
     )
+
+
+def _log_level(value: str) -> str:
+    level = value.strip().upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise SettingsError("VIGIL_LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR")
+    return level
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -123,8 +132,11 @@ def _twilio(env: Mapping[str, str]) -> TwilioSettings | None:
     if not _ACCOUNT_SID_SHAPE.match(sid):
         raise SettingsError("TWILIO_ACCOUNT_SID: expected AC followed by 32 hex characters")
     sender = env["TWILIO_FROM_NUMBER"].strip()
-    if not re.match(r"^\+[1-9]\d{6,14}$", sender) and not sender.startswith("MG"):
-        raise SettingsError("TWILIO_FROM_NUMBER: expected an E.164 number such as +15005550006")
+    if not re.match(r"^(\+[1-9]\d{6,14}|MG[0-9a-fA-F]{32})$", sender):
+        raise SettingsError(
+            "TWILIO_FROM_NUMBER: expected an E.164 number such as +15005550006, or a "
+            "Messaging Service SID (MG and 32 hex characters)"
+        )
     return TwilioSettings(
         account_sid=sid,
         auth_token=env["TWILIO_AUTH_TOKEN"].strip(),

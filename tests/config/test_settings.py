@@ -45,6 +45,8 @@ def test_twilio_settings_are_read_together() -> None:
         ({"TWILIO_ACCOUNT_SID": "AC" + "a" * 32}, "TWILIO_AUTH_TOKEN is not set"),
         (TWILIO | {"TWILIO_ACCOUNT_SID": "nope"}, "TWILIO_ACCOUNT_SID: expected"),
         (TWILIO | {"TWILIO_FROM_NUMBER": "0300 1234567"}, "TWILIO_FROM_NUMBER: expected"),
+        (TWILIO | {"TWILIO_FROM_NUMBER": "MG"}, "TWILIO_FROM_NUMBER: expected"),
+        ({"VIGIL_LOG_LEVEL": "LOUD"}, "VIGIL_LOG_LEVEL: expected DEBUG, INFO"),
     ],
 )
 def test_a_bad_setting_is_named_without_its_value(change: dict[str, str], named: str) -> None:
