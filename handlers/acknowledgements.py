@@ -60,8 +60,7 @@ async def ack_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
     outcome = await vigil_of(context).acknowledge(alert_id, member)
 
-    if outcome is not Outcome.DONE:  # the card already tells the group when it worked
-        await message.reply_text(ACK_REPLIES[outcome].format(id=alert_id))
+    await message.reply_text(ACK_REPLIES[outcome].format(id=alert_id))
 
 
 async def _only_open(context: ContextTypes.DEFAULT_TYPE) -> int | str | None:

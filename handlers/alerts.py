@@ -20,8 +20,9 @@ def parse_alert(text: str) -> tuple[str, str] | None:
     """Split `critical Fire in the lobby` into (level, text); None when there is no text."""
     words = text.split(maxsplit=1)
     level: str = DEFAULT_LEVEL
-    if words and words[0].lower() in set(Level):
-        level = words[0].lower()
+    first = words[0].lower().rstrip(":,.-!") if words else ""  # "CRITICAL:" on a phone
+    if first in set(Level):
+        level = first
         text = words[1] if len(words) > 1 else ""
     return (level, text) if text else None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import TelegramError
+from telegram.error import NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
 logger = logging.getLogger(__name__)
@@ -15,12 +15,13 @@ FAILED = "Sorry, that did not work. Please try again in a moment."
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log an unexpected error and, where there is someone to tell, say it failed."""
-    where = ""
-    if isinstance(update, Update):
-        where = f" in update {update.update_id}"
-    logger.error("Unhandled error%s", where, exc_info=context.error)
     if not isinstance(update, Update):
+        if isinstance(context.error, NetworkError):  # polling hiccups; the updater retries
+            logger.warning("Telegram unreachable for a moment: %s", type(context.error).__name__)
+        else:
+            logger.error("Unhandled error in a background task", exc_info=context.error)
         return
+    logger.error("Unhandled error in update %s", update.update_id, exc_info=context.error)
     try:
         if update.callback_query is not None:
             await update.callback_query.answer(FAILED, show_alert=True)

@@ -69,6 +69,7 @@ async def test_ack_alone_takes_the_only_waiting_alert(vigil: Harness) -> None:
     await vigil.say(people.OFFICER, "/ack")
 
     assert vigil.alert(1).state == "acknowledged"
+    assert vigil.last_reply() == "Alert #1 acknowledged. Escalation has stopped."
 
 
 async def test_ack_alone_asks_which_when_several_wait(vigil: Harness) -> None:

@@ -167,3 +167,11 @@ async def test_a_card_waiting_after_a_429_is_not_retried_early_by_a_later_change
     assert len(cards) == 1  # only the refused attempt
     await vigil.advance(seconds=30)
     assert "Acknowledged by Ali Raza" in vigil.card(1)
+
+
+@pytest.mark.parametrize("word", ["critical:", "CRITICAL", "Critical,", "critical -"])
+async def test_the_level_is_read_as_people_type_it_on_a_phone(vigil: Harness, word: str) -> None:
+    await vigil.say(people.CONSUL, f"/alert {word} fire in the lobby")
+
+    (alert,) = _alerts(vigil)
+    assert alert.level == "critical" and alert.text.endswith("fire in the lobby")
