@@ -83,7 +83,8 @@ class Escalator:
             note = "SMS is not configured, so nobody was paged by SMS."
         elif people and len(sms) < len(people):
             note = f"{len(people) - len(sms)} of them have no phone number on the roster."
-        headline = render.step_headline(alert.id or 0, step, tier, note)
+        repeat = step >= len(level.steps)
+        headline = render.step_headline(alert.id or 0, step, tier, note, repeat)
         return StepClaim(alert.id or 0, step, tier, next_due, sms, headline, note)
 
     def _sms(self, alert: Alert, people: list[Member], now: datetime) -> list[PlannedSms]:

@@ -41,12 +41,13 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def shorten(text: str, limit: int) -> str:
-    """Cut `text` to at most `limit` UTF-16 units, marking the cut with an ellipsis."""
+def shorten(text: str, limit: int, mark: str = "…") -> str:
+    """Cut `text` to at most `limit` UTF-16 units, marking the cut (SMS use "...")."""
     if utf16_len(text) <= limit:
         return text
-    cut = text.encode("utf-16-le")[: max(limit - 1, 0) * 2].decode("utf-16-le", "ignore")
-    return cut.rstrip() + "…"
+    keep = max(limit - len(mark), 0)
+    cut = text.encode("utf-16-le")[: keep * 2].decode("utf-16-le", "ignore")
+    return cut.rstrip() + mark
 
 
 def local_time(moment: datetime, zone: ZoneInfo) -> str:
@@ -145,20 +146,25 @@ def card_keyboard(view: AlertView) -> InlineKeyboardMarkup | None:
 def sms_text(view: AlertView, now: datetime) -> str:
     """A short, self-contained page: number, level, organisation, text, wait, how to ack."""
     alert = view.alert
-    waited = max(int((now - alert.raised_at).total_seconds() // 60), 0)
+    waited = max(int((now - alert.raised_at).total_seconds()), 0)
+    wait = f"{waited // 60} min" if waited >= 60 else f"{waited} s"
     where = ""
     if view.place is not None and view.place.address:
-        where = f" at {shorten(view.place.address, SMS_ADDRESS_LIMIT)}"
+        where = f" at {shorten(view.place.address, SMS_ADDRESS_LIMIT, '...')}"
+    # "..." rather than "…": one non-GSM character makes the whole SMS cost three times more.
     return (
-        f"VIGIL #{alert.id} {alert.level.upper()} {shorten(alert.organisation, 40)}{where}: "
-        f"{shorten(alert.text, SMS_TEXT_LIMIT)} (waiting {waited} min). "
+        f"VIGIL #{alert.id} {alert.level.upper()} {shorten(alert.organisation, 40, '...')}"
+        f"{where}: {shorten(alert.text, SMS_TEXT_LIMIT, '...')} (waiting {wait}). "
         f"Acknowledge in the Telegram group: /ack {alert.id}"
     )
 
 
-def step_headline(alert_id: int, step: int, tier: str, note: str | None) -> str:
+def step_headline(
+    alert_id: int, step: int, tier: str, note: str | None, repeat: bool = False
+) -> str:
     """The first part of a step's group line; the SMS outcome is added when it is known."""
-    line = f"📟 <b>Alert #{alert_id}</b>: step {step + 1}, paging {TIER_NAME[tier]}."
+    again = " again (nobody has acknowledged)" if repeat else ""
+    line = f"📟 <b>Alert #{alert_id}</b>: step {step + 1}, paging {TIER_NAME[tier]}{again}."
     return f"{line} {escape(note)}" if note else line
 
 

@@ -271,3 +271,27 @@ async def test_a_page_waiting_for_a_retry_is_not_sent_once_the_alert_is_acknowle
         assert sms.status == "cancelled"
     await vigil.say(people.CONSUL, "/status 1")
     assert "SMS Ali Raza not sent (no longer needed)" in vigil.last_reply()
+
+
+async def test_repeats_say_so_and_short_waits_are_in_seconds(
+    make_bot: MakeBot, tmp_path: Path, tw: FakeTwilio
+) -> None:
+    policy = tmp_path / "drill.toml"
+    policy.write_text(
+        '[levels.critical]\nsteps = [{ after = "45s", notify = "on_duty" }]\n'
+        'repeat_every = "30s"\nrepeat_limit = 1\n'
+        '[levels.high]\nsteps = [{ after = "1m", notify = "on_duty" }]\n'
+        '[levels.normal]\nsteps = [{ after = "1m", notify = "on_duty" }]\n'
+    )
+    bot = make_bot(policy=policy)
+    await bot.start()
+    await bot.say(people.CONSUL, "/alert critical " + "Smoke from the roof " * 10)
+
+    await bot.advance(seconds=45)
+    await bot.advance(seconds=30)
+    await bot.stop()
+
+    first, second = (sms.body for sms in tw.messages)
+    assert "(waiting 45 s)" in first and "(waiting 1 min)" in second
+    assert "..." in first and "…" not in first
+    assert "step 2, paging the duty officers again (nobody has acknowledged)" in _lines(bot)[1]
