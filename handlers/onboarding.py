@@ -21,18 +21,19 @@ INVITE_USAGE = (
 PRIVATE_ONLY = "Send /invite to me in a private chat, so the link is not seen by the group."
 UNKNOWN_ORG = "There is no organisation called “{name}”. Known: {known}."
 INVITED = (
-    "Invitation for a {role} of {organisation}, valid for 24 hours and for one person:\n{link}"
+    "Invitation to join as {role} of {organisation}, "
+    "valid for 24 hours and for one person:\n{link}"
 )
 REVOKE_USAGE = "Usage: /revoke <code>, the part of the link after start="
 REVOKED = "The invitation is revoked; its link no longer works."
 ASK_CONTACT = (
-    "Welcome! You are invited to join Vigil as a {role} of {organisation}. "
+    "Welcome! You are invited to join Vigil as {role} of {organisation}. "
     "Press the button below to share the phone number Telegram has verified for you."
 )
 SHARE_BUTTON = "📱 Share my phone number"
 NOT_YOUR_CONTACT = "Please use the button to share your own number, not someone else's."
-JOINED = "✅ You are on Vigil's roster as a {role} of {organisation}. Send /help to begin."
-ADMINS_JOINED = "👤 {name} joined the roster as a {role} of {organisation} (phone {phone})."
+JOINED = "✅ You are on Vigil's roster as {role} of {organisation}. Send /help to begin."
+ADMINS_JOINED = "👤 {name} joined the roster as {role} of {organisation} (phone {phone})."
 REFUSED = {
     InviteState.UNKNOWN: (
         "This invitation link is not valid. Ask an admin of the security cell for a new one."

@@ -60,7 +60,7 @@ async def test_an_invitee_joins_with_the_number_telegram_verified(vigil: Harness
 
     joined = await _share(vigil, PHONE.removeprefix("+"))  # Telegram may omit the plus
 
-    assert joined.startswith("✅ You are on Vigil's roster as a officer of Sindh Police")
+    assert joined.startswith("✅ You are on Vigil's roster as officer of Sindh Police")
     member = vigil.vigil.stores.roster.identify(888, None, vigil.clock.now())
     assert member is not None
     assert (member.name, member.role, member.phone) == ("Bilal Rana", "officer", PHONE)
