@@ -114,6 +114,10 @@ class RosterStore:
                 member.telegram_user_id = user_id
                 member.updated_at = now
                 session.add(member)
+                target = f"member {member.id} ({member.name})"
+                after = {"telegram_user_id": user_id}
+                actor = Actor(member.name, member.id)
+                audit.record(session, now, actor, "roster.link", target, None, after)
             return member
 
     def set_on_duty(self, member_id: int, on_duty: bool, now: datetime) -> bool:

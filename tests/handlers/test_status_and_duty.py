@@ -88,3 +88,5 @@ async def test_someone_known_by_username_is_linked_on_first_message(vigil: Harne
     assert vigil.last_reply() == "Bilal Rana is now on duty."
     member = vigil.vigil.stores.roster.identify(777, None, vigil.clock.now())
     assert member is not None and member.name == "Bilal Rana"
+    (linked,) = [e for e in vigil.vigil.stores.audit.entries() if e.action == "roster.link"]
+    assert linked.after == '{"telegram_user_id": 777}'
