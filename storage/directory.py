@@ -283,18 +283,21 @@ class DirectoryStore:
                 )
                 if rows_changed(spent) != 1:
                     return InviteState.USED, None
-                row = self._join(session, member, now)
+                row, before = self._join(session, member, now)
                 invite.used_by_id = row.id
                 invite.used_at = now
                 session.add(invite)
                 actor = Actor(row.name, row.id)
                 target = f"member {row.id} ({row.name})"
-                audit.record(session, now, actor, "roster.join", target, None, snapshot(row))
+                audit.record(session, now, actor, "roster.join", target, before, snapshot(row))
                 return InviteState.VALID, row
         except IntegrityError:
             return InviteState.USED, None  # the phone belongs to someone else on the roster
 
-    def _join(self, session: Session, member: Member, now: datetime) -> Member:
+    def _join(
+        self, session: Session, member: Member, now: datetime
+    ) -> tuple[Member, dict[str, Any] | None]:
+        """The new member, or the entry they already had (same id, phone or username) updated."""
         same = [col(Member.telegram_user_id) == member.telegram_user_id]
         if member.phone:
             same.append(col(Member.phone) == member.phone)
@@ -304,13 +307,15 @@ class DirectoryStore:
         if row is None:
             session.add(member)
             session.flush()
-            return member
-        for field in ("name", "role", "organisation", "phone", "telegram_username"):
+            return member, None
+        before = snapshot(row)
+        fields = ("name", "role", "organisation", "phone", "telegram_user_id", "telegram_username")
+        for field in fields:
             setattr(row, field, getattr(member, field) or getattr(row, field))
         row.active, row.updated_at = True, now
         session.add(row)
         session.flush()
-        return row
+        return row, before
 
     def revoke_invite(self, code: str, now: datetime, actor: Actor) -> InviteState:
         """Revoke a link that has not been used; the state it was in otherwise."""

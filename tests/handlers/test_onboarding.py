@@ -9,8 +9,10 @@ from sqlmodel import Session, select
 from bot.phones import mask
 from storage.audit import Actor
 from storage.directory import Invite, OrganisationRecord
+from storage.roster import MemberRecord
 from tests.fakes import updates
 from tests.support import people
+from tests.support.clock import START
 from tests.support.harness import Harness
 
 NEWCOMER = updates.user(888, "Bilal", "bilal_r", "Rana")
@@ -151,3 +153,18 @@ async def test_an_invite_lasts_24_hours(vigil: Harness) -> None:
     with Session(vigil.engine) as session:
         invite = session.exec(select(Invite).where(Invite.code == code)).one()
     assert invite.expires_at - invite.created_at == timedelta(hours=24)
+
+
+async def test_someone_listed_by_phone_only_is_linked_not_duplicated(vigil: Harness) -> None:
+    _add_police(vigil)
+    roster = vigil.vigil.stores.roster
+    roster.upsert(MemberRecord("B. Rana", "consulate", "Police", PHONE, None, None), START)
+    code = await _invite(vigil)
+    await _open(vigil, code)
+
+    await _share(vigil)
+
+    (bilal,) = [m for m in roster.members() if m.phone == PHONE]
+    assert (bilal.telegram_user_id, bilal.role, bilal.name) == (888, "officer", "Bilal Rana")
+    (joined,) = [e for e in vigil.vigil.stores.audit.entries() if e.action == "roster.join"]
+    assert '"name": "B. Rana"' in (joined.before or "")
