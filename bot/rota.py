@@ -199,7 +199,8 @@ class Rota:
         names = {m.id: m.name for m in members}
 
         def group_line(added: list[NewNotice]) -> str:
-            return GROUP_SHIFT_LINE.format(names=", ".join(names[n.member_id] for n in added))
+            people = ", ".join(render.escape(names[n.member_id]) for n in added)
+            return GROUP_SHIFT_LINE.format(names=people)
 
         announce = group_line if self.vigil.settings.announce_shifts else None
         self.directory.add_notices(starting, announce, now)
