@@ -25,6 +25,7 @@ SEVERAL_MATCH = "Several people match: {names}. Use their @username or reply to 
 ROLE_SET = "{name} is now {role} (was {old})."
 REMOVED = "{name} is no longer on the roster."
 NOT_YOURSELF = "You can't remove yourself; ask another admin."
+LAST_ADMIN = "That would leave Vigil without an admin. Make someone else admin first."
 NO_ROTA = "There is no rota yet. Load one with: vigil rota import FILE.csv"
 PROFILE = "{name}\nRole: {role}\nOrganisation: {organisation}\nPhone: {phone}\nTelegram: {tg}"
 
@@ -99,8 +100,12 @@ async def setrole(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     target = await _target(update, context, who, "/setrole @ali_police supervisor")
     if target is None or target.id is None:
         return
-
     vigil = vigil_of(context)
+    admins = await asyncio.to_thread(vigil.stores.directory.admins)
+    if [a.id for a in admins] == [target.id] and role.lower() != Role.ADMIN:
+        await message.reply_text(LAST_ADMIN)
+        return
+
     changed = await asyncio.to_thread(
         vigil.stores.directory.set_role,
         target.id,

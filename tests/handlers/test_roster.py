@@ -121,3 +121,9 @@ async def test_every_alert_change_is_audited(vigil: Harness) -> None:
         ("Omar Farooq (member 5)", "alert.respond", "alert #1"),
         ("Ali Raza (member 3)", "alert.resolve", "alert #1"),
     ]
+
+
+async def test_the_last_admin_cannot_be_demoted(vigil: Harness) -> None:
+    await vigil.say(people.ADMIN, "/setrole Ayesha Malik officer")
+
+    assert vigil.last_reply().startswith("That would leave Vigil without an admin")
