@@ -12,8 +12,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import Column, Engine, Index, Text, UniqueConstraint, and_, or_, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, Session, SQLModel, col, func, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.db import rows_changed, session_scope
 from storage.models import Member, big_int, utc_column
@@ -192,40 +194,28 @@ class MeetingStore:
 
         A reminder whose time has already passed when the meeting is planned is skipped.
         """
-        with session_scope(self.engine) as session:
-            found = session.exec(
-                select(Meeting).where(Meeting.rule_id == rule_id, Meeting.planned_at == starts_at)
-            ).first()
-            if found is not None:
-                return found
-            meeting = Meeting(
-                rule_id=rule_id,
-                planned_at=starts_at,
-                starts_at=starts_at,
-                venue=venue,
-                created_at=now,
-            )
-            session.add(meeting)
-            session.flush()
-            assert meeting.id is not None
-            for index, (minutes, due) in enumerate(reminders):
-                session.add(
-                    MeetingReminder(
-                        meeting_id=meeting.id,
-                        offset_minutes=minutes,
-                        due_at=due,
-                        status=ReminderStatus.PENDING if due > now else ReminderStatus.SKIPPED,
-                        note=None if due > now else "planned after it was due",
-                        with_report=index == 0,
-                    )
+        try:
+            with session_scope(self.engine) as session:
+                found = _planned(session, rule_id, starts_at)
+                if found is not None:
+                    return found
+                meeting = Meeting(
+                    rule_id=rule_id,
+                    planned_at=starts_at,
+                    starts_at=starts_at,
+                    venue=venue,
+                    created_at=now,
                 )
-            if inherit_agenda_from is not None:
-                session.execute(
-                    update(AgendaItem)
-                    .where(col(AgendaItem.meeting_id) == inherit_agenda_from)
-                    .values(meeting_id=meeting.id)
-                )
-            return meeting
+                session.add(meeting)
+                session.flush()
+                assert meeting.id is not None
+                session.add_all(_reminder_rows(meeting.id, reminders, now))
+                if inherit_agenda_from is not None:
+                    _move_agenda(session, inherit_agenda_from, meeting.id)
+                return meeting
+        except IntegrityError:  # another process planned the same meeting first
+            with session_scope(self.engine) as session:
+                return session.exec(_planned_query(rule_id, starts_at)).one()
 
     def get(self, meeting_id: int) -> Meeting | None:
         with session_scope(self.engine) as session:
@@ -493,4 +483,37 @@ def _due(now: datetime) -> ColumnElement[bool]:
 def _bump(session: Session, meeting_id: int) -> None:
     session.execute(
         update(Meeting).where(col(Meeting.id) == meeting_id).values(revision=Meeting.revision + 1)
+    )
+
+
+def _planned_query(rule_id: int, starts_at: datetime) -> SelectOfScalar[Meeting]:
+    return select(Meeting).where(Meeting.rule_id == rule_id, Meeting.planned_at == starts_at)
+
+
+def _planned(session: Session, rule_id: int, starts_at: datetime) -> Meeting | None:
+    return session.exec(_planned_query(rule_id, starts_at)).first()
+
+
+def _reminder_rows(
+    meeting_id: int, reminders: Sequence[tuple[int, datetime]], now: datetime
+) -> list[MeetingReminder]:
+    """The meeting's reminders; the first carries the report, any already past is skipped."""
+    return [
+        MeetingReminder(
+            meeting_id=meeting_id,
+            offset_minutes=minutes,
+            due_at=due,
+            status=ReminderStatus.PENDING if due > now else ReminderStatus.SKIPPED,
+            note=None if due > now else "planned after it was due",
+            with_report=index == 0,
+        )
+        for index, (minutes, due) in enumerate(reminders)
+    ]
+
+
+def _move_agenda(session: Session, from_meeting: int, to_meeting: int) -> None:
+    session.execute(
+        update(AgendaItem)
+        .where(col(AgendaItem.meeting_id) == from_meeting)
+        .values(meeting_id=to_meeting)
     )
