@@ -194,3 +194,15 @@ async def test_rsvp_buttons_fit_telegram_s_callback_limit(bot: Harness) -> None:
         "❌ Can't attend",
     ]
     assert all(len(b["callback_data"].encode()) < 64 for b in buttons)
+
+
+async def test_moving_a_meeting_edits_its_latest_reminder(bot: Harness) -> None:
+    await bot.say(people.ADMIN, RULE)
+    await advance_to(bot, utc(2026, 12, 6, 6))
+
+    await bot.say(people.ADMIN, "/meeting move 2026-12-08 09:00")
+
+    text = posted_text(bot, reminders(bot, 1)[1])
+    assert "🕚 Tuesday 8 December 2026, 09:00" in text
+    assert "Moved from Monday 7 December 2026, 11:00" in text
+    assert reminders(bot, 1)[2].due_at == utc(2026, 12, 8, 3)
