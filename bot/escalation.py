@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot import render
 from bot.clock import Clock
@@ -43,9 +43,9 @@ class Escalator:
             ran.append(claim)
         return ran
 
-    async def run_due(self) -> list[StepClaim]:
-        """Run every due step of every waiting alert (the start-up and safety-net sweep)."""
-        due = await asyncio.to_thread(self.alerts.due_alerts, self.clock.now())
+    async def run_due(self, grace: timedelta = timedelta(0)) -> list[StepClaim]:
+        """Run every step due `grace` ago or earlier (the start-up and safety-net sweep)."""
+        due = await asyncio.to_thread(self.alerts.due_alerts, self.clock.now() - grace)
         ran = []
         for alert in due:
             ran.extend(await self.run(alert.id or 0))

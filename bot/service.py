@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.jobstores.base import JobLookupError
@@ -229,7 +229,8 @@ class Vigil:
         """Safety net: run overdue steps, retry SMS, lines and cards that are due."""
         if not self._tick_lock.locked():
             async with self._tick_lock:
-                await self.tick()
+                # Steps due just now belong to their timers; the sweep takes the ones missed.
+                await self.tick(grace=timedelta(seconds=self.settings.sweep_seconds))
 
     async def escalate(self, alert_id: int) -> None:
         """Run whatever steps of this alert are due and send their SMS at once.
@@ -255,9 +256,9 @@ class Vigil:
             await self.lines.flush()
             await self.cards.flush()
 
-    async def tick(self) -> None:
+    async def tick(self, grace: timedelta = timedelta(0)) -> None:
         """Run every overdue step and every due delivery; safe to call at any time."""
-        claims = await self.escalator.run_due()
+        claims = await self.escalator.run_due(grace)
         for alert_id in {claim.alert_id for claim in claims}:
             self._reschedule(alert_id, [c for c in claims if c.alert_id == alert_id])
         await self.rota.sweep()  # before delivering, so its group lines go out at once
