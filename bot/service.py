@@ -244,6 +244,11 @@ class Vigil:
             await self.sms_sender.flush(alert_id)
         self._project()
 
+    async def settled(self) -> None:
+        """Wait until the background pass over lines and cards has finished."""
+        while self._projection is not None and not self._projection.done():
+            await asyncio.shield(self._projection)
+
     def _project(self) -> None:
         """Start a pass over group lines and cards, or ask the running one to go again."""
         self._projection_due = True

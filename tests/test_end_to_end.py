@@ -105,7 +105,7 @@ async def test_alert_escalate_kill_restart_acknowledge(
     async with running_bot(env, log):
         await tw.wait_for_messages(2, timeout=20)
         await tg.wait_for(_sent("step 2"), timeout=20)
-        card = tg.messages(people.GROUP_ID)[1]
+        (card,) = [m for m in tg.messages(people.GROUP_ID) if "ALERT #1" in m.text]
         tg.push_update(
             updates.callback_query("ack:1", from_user=people.OFFICER, message=card.to_dict())
         )
