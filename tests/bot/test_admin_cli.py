@@ -12,7 +12,6 @@ from sqlalchemy.exc import DatabaseError
 
 from bot.cli import main
 from storage.db import make_engine
-from tests.bot.test_cli import workdir  # noqa: F401  (the fixture)
 from tests.support.directory import ORGS_CSV
 
 ROSTER = """name,role,organisation,phone,telegram
@@ -37,7 +36,7 @@ def _write(folder: Path, name: str, content: str) -> str:
 
 
 def test_organisations_import_again_updates_in_place(
-    workdir: Path,  # noqa: F811
+    workdir: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     orgs = _write(workdir, "orgs.csv", ORGS_CSV)
@@ -55,7 +54,7 @@ def test_organisations_import_again_updates_in_place(
 
 
 def test_a_bad_organisation_kind_is_skipped_with_its_line(
-    workdir: Path,  # noqa: F811
+    workdir: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     orgs = _write(workdir, "orgs.csv", ORGS_CSV + "Navy,navy,,,\n")
@@ -66,7 +65,7 @@ def test_a_bad_organisation_kind_is_skipped_with_its_line(
 
 
 def test_roster_add_set_role_remove_and_export(
-    workdir: Path,  # noqa: F811
+    workdir: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert main(["roster", "add", "Ali Raza", "officer", "Police", "--phone", "0300-1110001"]) == 0
@@ -92,7 +91,7 @@ def test_roster_add_set_role_remove_and_export(
 
 
 def test_rota_import_matches_people_by_phone_or_telegram_id(
-    workdir: Path,  # noqa: F811
+    workdir: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     main(["roster", "import", _write(workdir, "roster.csv", ROSTER)])
@@ -106,7 +105,7 @@ def test_rota_import_matches_people_by_phone_or_telegram_id(
 
 
 def test_audit_export_records_every_change_with_before_and_after(
-    workdir: Path,  # noqa: F811
+    workdir: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     main(["roster", "import", _write(workdir, "roster.csv", ROSTER)])
@@ -129,7 +128,7 @@ def test_audit_export_records_every_change_with_before_and_after(
 
 
 def test_the_audit_log_refuses_updates_and_deletes(
-    workdir: Path,  # noqa: F811
+    workdir: Path,
 ) -> None:
     main(["roster", "add", "Ali Raza", "officer", "Police", "--phone", "0300-1110001"])
     engine = make_engine(f"sqlite:///{workdir}/vigil.db")

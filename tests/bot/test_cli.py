@@ -15,22 +15,6 @@ Bad Row,pilot,Police,,202
 """
 
 
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty folder with no .env and none of Vigil's variables set."""
-    monkeypatch.chdir(tmp_path)
-    for name in (
-        "TELEGRAM_BOT_TOKEN",
-        "TELEGRAM_GROUP_CHAT_ID",
-        "DATABASE_URL",
-        "VIGIL_ESCALATION_POLICY",
-        "TWILIO_ACCOUNT_SID",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/vigil.db")
-    return tmp_path
-
-
 def test_run_without_a_token_stops_with_one_line_and_status_2(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
