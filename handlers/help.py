@@ -18,6 +18,8 @@ EVERYONE = [
     "/alert [critical|high|normal] <what and where> — raise an alert",
     "/status — open alerts; /status N — one alert's timeline",
     "/whoami — your roster entry",
+    "/meeting — the next security meeting; /agenda — its agenda",
+    "/report [YYYY-MM] — a month's alert figures (default: last month)",
     "/help — this list",
 ]
 RESPONDER = [
@@ -34,6 +36,9 @@ ADMIN = [
     "/revoke <code> — cancel an unused invitation",
     "/roster — everyone, by organisation; /rota — the duty shifts",
     "/whois, /setrole <role>, /remove — reply to the person, or give @username or name",
+    "/meeting every first monday 11:00 at <venue> — set the monthly meeting",
+    "/meeting move YYYY-MM-DD HH:MM, /meeting cancel — change the next one only",
+    "/agenda add <item> — add to the next meeting's agenda",
 ]
 NOT_ON_ROSTER = "You are not on the roster yet: ask an admin of the security cell to invite you."
 

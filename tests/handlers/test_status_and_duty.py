@@ -90,3 +90,15 @@ async def test_someone_known_by_username_is_linked_on_first_message(vigil: Harne
     assert member is not None and member.name == "Bilal Rana"
     (linked,) = [e for e in vigil.vigil.stores.audit.entries() if e.action == "roster.link"]
     assert linked.after == '{"telegram_user_id": 777}'
+
+
+async def test_help_lists_meeting_planning_only_to_admins(vigil: Harness) -> None:
+    from tests.fakes import updates
+
+    await vigil.say(people.ADMIN, "/help", chat=updates.private_chat(people.ADMIN))
+    admin = vigil.tg.last_message(people.ADMIN["id"]).text
+    await vigil.say(people.CONSUL, "/help", chat=updates.private_chat(people.CONSUL))
+    consul = vigil.tg.last_message(people.CONSUL["id"]).text
+
+    assert "/meeting every" in admin and "/agenda add" in admin
+    assert "/meeting — the next security meeting" in consul and "/meeting every" not in consul
