@@ -207,8 +207,8 @@ async def lateness(
     due_of = await _seed_spread(engine, servers, count, spread)
     engine.dispose()
     last_due = world.mono(max(due_of.values()))
-    async with BotProcess(servers, url, cap) as bot:
-        deadline = min(time.monotonic() + cap, last_due + 30)
+    deadline = last_due + cap  # the cap counts from the last due time, not the bot's start
+    async with BotProcess(servers, url, deadline - time.monotonic() + 5) as bot:
         while len(servers.tw.messages) < count and time.monotonic() < deadline:
             await asyncio.sleep(0.5)
         started = bot.fields.get("started", float("inf")) - world.mono(min(due_of.values()))
@@ -236,14 +236,21 @@ def _secs(value: float) -> str:
 
 
 async def restart(
-    servers: Servers, url: str, label: str, cap: float, overdue: int = 100
+    servers: Servers, url: str, label: str, cap: float, waiting: int, overdue: int = 100
 ) -> list[Row]:
-    """Figures 4 and 5: add overdue alerts, start the bot, time their SMS, read its memory."""
+    """Figures 4 and 5: `waiting` alerts due in an hour and `overdue` ones due 30 s ago,
+    on a fresh database; start the bot, time the overdue SMS, read its memory."""
     servers.reset()
     engine = world.engine_for(url)
     reporter = world.seed_people(engine)
+    later = [datetime.now(UTC) + timedelta(hours=1)] * waiting
+    world.give_cards(
+        engine, servers, await asyncio.to_thread(world.seed_alerts, engine, reporter, later)
+    )
     dues = [datetime.now(UTC) - timedelta(seconds=30)] * overdue
-    ids = set(await asyncio.to_thread(world.seed_alerts, engine, reporter, dues))
+    overdue_ids = await asyncio.to_thread(world.seed_alerts, engine, reporter, dues)
+    world.give_cards(engine, servers, overdue_ids)
+    ids = set(overdue_ids)
     waiting = await asyncio.to_thread(world.waiting_count, engine)
     engine.dispose()
     async with BotProcess(servers, url, cap) as bot:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, text, update
+from sqlalchemy import Engine, create_engine, text, update
 from sqlmodel import Session, col, select
 from telegram.ext import Application
 
@@ -103,6 +103,18 @@ def fresh_database(folder: Path, name: str, postgres: str | None = None) -> str:
     url = f"sqlite:///{folder / name}.db"
     upgrade(url)
     return url
+
+
+def reachable(url: str) -> bool:
+    """Whether a database URL can be connected to (checked before a long run, not after)."""
+    try:
+        engine = create_engine(postgres_url(url))
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception:
+        return False
+    return True
 
 
 def postgres_url(url: str) -> str:
