@@ -129,7 +129,7 @@ def _run(_args: argparse.Namespace) -> int:
             "network, or TELEGRAM_API_BASE_URL",
             file=sys.stderr,
         )
-        return 1
+        return USAGE_ERROR
     except Exception:
         logger.critical("Vigil stopped on an unexpected error", exc_info=True)  # redacted
         return 1

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable
 from typing import TextIO
 
-from telegram.error import InvalidToken
+from telegram.error import InvalidToken, NetworkError
 
 from bot.phones import mask
 
@@ -60,7 +60,10 @@ class ReportedElsewhere(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
-        return not isinstance(error, InvalidToken)
+        if isinstance(error, InvalidToken):
+            return False
+        # Failing to reach Telegram at start-up: `vigil run` says so in one line itself.
+        return not (isinstance(error, NetworkError) and "Bootstrap" in record.getMessage())
 
 
 def setup_logging(

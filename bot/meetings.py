@@ -286,9 +286,15 @@ class Meetings:
 
     def _reminder_text(self, view: MeetingView, reminder: MeetingReminder, late: bool) -> str:
         offset = timedelta(minutes=reminder.offset_minutes)
+        shown = offset
+        if late:  # say how long was really left when it went out, not the planned offset
+            posted = reminder.posted_at or self.clock.now()
+            shown = timedelta(
+                minutes=max((view.meeting.starts_at - posted) // timedelta(minutes=1), 1)
+            )
         return text.reminder(
             view,
-            offset,
+            shown,
             self.zone,
             name_missing=offset <= NAME_MISSING_FROM,
             late_since=reminder.due_at if late else None,

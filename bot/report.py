@@ -278,7 +278,7 @@ def chart_png(f: MonthFigures) -> bytes:
     FigureCanvasAgg(figure)
     alerts, outcomes = figure.subplots(1, 2, width_ratios=(3, 2))
     figure.suptitle(f"Vigil · {f.month}")
-    names = [_label(name) for name in f.by_organisation]
+    names = _labels(list(f.by_organisation))
     bottoms = [0] * len(names)
     for level in LEVELS:
         counts = [counts[level] for counts in f.by_organisation.values()]
@@ -301,8 +301,9 @@ def chart_png(f: MonthFigures) -> bytes:
     return buffer.getvalue()
 
 
-def _label(name: str) -> str:
-    return name if len(name) <= 18 else name[:17] + "…"
+def _labels(names: list[str]) -> list[str]:
+    """Short bar labels that stay distinct: "Consulate General of Norway" → "…of Norway"."""
+    return [name if len(name) <= 18 else "…" + name[-17:] for name in names]
 
 
 def export(

@@ -241,7 +241,9 @@ class MeetingStore:
                 )
             ).all()
             for reminder in pending:
-                reminder.due_at = dues[reminder.offset_minutes]
+                # Reminders planned under earlier offsets keep theirs, counted from the new time.
+                fallback = starts_at - timedelta(minutes=reminder.offset_minutes)
+                reminder.due_at = dues.get(reminder.offset_minutes, fallback)
                 reminder.next_attempt_at = None
                 if reminder.due_at <= now:
                     reminder.status = ReminderStatus.SKIPPED

@@ -158,3 +158,26 @@ async def test_a_token_telegram_refuses_stops_the_bot_in_one_line_without_showin
         "vigil: Telegram refused TELEGRAM_BOT_TOKEN: copy it again from BotFather"
     )
     assert TOKEN not in text and "Traceback" not in text
+
+
+async def test_an_unreachable_bot_api_stops_the_bot_in_one_line(
+    tmp_path: Path, tg: FakeTelegram, tw: FakeTwilio
+) -> None:
+    env = _environment(tmp_path, tg, tw) | {"TELEGRAM_API_BASE_URL": "http://127.0.0.1:9/bot"}
+
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+
+    text = err.decode()
+    assert process.returncode == 2
+    assert text.splitlines()[-1].startswith("vigil: cannot reach the Telegram Bot API")
+    assert "Traceback" not in text

@@ -265,3 +265,14 @@ async def test_slash_report_posts_the_chart_and_the_figures(
     assert photo.media is not None and photo.media["content_type"] == "image/png"
     assert details.reply_to == photo.message_id and "Alerts by organisation" in details.text
     assert usage.text.startswith("Usage: /report [YYYY-MM]")
+
+
+def test_chart_labels_keep_organisations_with_a_common_prefix_apart() -> None:
+    from bot.report import _labels
+
+    names = ["Consulate General of Norway", "Consulate General of Japan", "Police"]
+
+    labels = _labels(names)
+
+    assert len(set(labels)) == 3 and labels[2] == "Police"
+    assert labels[0].endswith("of Norway") and labels[1].endswith("of Japan")

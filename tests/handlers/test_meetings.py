@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -206,3 +206,21 @@ async def test_moving_a_meeting_edits_its_latest_reminder(bot: Harness) -> None:
     assert "🕚 Tuesday 8 December 2026, 09:00" in text
     assert "Moved from Monday 7 December 2026, 11:00" in text
     assert reminders(bot, 1)[2].due_at == utc(2026, 12, 8, 3)
+
+
+async def test_a_move_after_the_reminder_offsets_changed_keeps_the_planned_reminders(
+    make_bot: MakeBot,
+) -> None:
+    first = await start(make_bot())
+    await first.say(people.ADMIN, RULE)
+    await first.stop()
+    again = await start(make_bot(meeting_reminders=(timedelta(days=2),)))
+
+    await again.say(people.ADMIN, "/meeting move 2026-12-09 15:30")
+    await again.stop()
+
+    assert again.last_reply().startswith("Meeting moved to Wednesday 9 December 2026, 15:30")
+    assert [r.due_at for r in reminders(again, 1)][1:] == [
+        utc(2026, 12, 8, 10, 30),
+        utc(2026, 12, 9, 9, 30),
+    ]
