@@ -6,20 +6,21 @@ import argparse
 import csv
 import getpass
 import sys
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from bot.clock import SystemClock
 from bot.phones import PhoneError, normalise
-from bot.roster_file import RosterFileError
+from bot.roster_file import RosterFileError, read_csv
 from bot.rota import read_rota
 from config.settings import storage_settings
 from storage import db
 from storage.audit import Actor, AuditStore
 from storage.directory import DirectoryStore, OrganisationRecord, OrgKind, ShiftRecord
 from storage.models import Role
-from storage.roster import MemberRecord, RosterStore
+from storage.roster import DUTY_ROLES, MemberRecord, RosterStore
 
 ORG_HEADER = ["name", "kind", "address", "latitude", "longitude"]
 AUDIT_HEADER = ["at_utc", "actor", "action", "target", "before", "after"]
@@ -104,20 +105,20 @@ def _orgs_import(args: argparse.Namespace) -> int:
 
 
 def _read_orgs(path: Path) -> tuple[list[OrganisationRecord], list[str]]:
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-            if [c.strip().lower() for c in next(reader, [])] != ORG_HEADER:
-                raise RosterFileError(f"the first line must be: {','.join(ORG_HEADER)}")
-            records, problems = [], []
-            for row in reader:
-                try:
-                    records.append(_org(row))
-                except ValueError as error:
-                    problems.append(f"line {reader.line_num}: {error}")
-            return records, problems
-    except OSError as error:
-        raise RosterFileError(f"cannot read {path}: {error.strerror}") from None
+    return read_csv(path, _parse_orgs)
+
+
+def _parse_orgs(lines: Iterable[str]) -> tuple[list[OrganisationRecord], list[str]]:
+    reader = csv.reader(lines)
+    if [c.strip().lower() for c in next(reader, [])] != ORG_HEADER:
+        raise RosterFileError(f"the first line must be: {','.join(ORG_HEADER)}")
+    records, problems = [], []
+    for row in reader:
+        try:
+            records.append(_org(row))
+        except ValueError as error:
+            problems.append(f"line {reader.line_num}: {error}")
+    return records, problems
 
 
 def _org(row: list[str]) -> OrganisationRecord:
@@ -219,6 +220,12 @@ def _rota_import(args: argparse.Namespace) -> int:
         found = directory.find(who)
         if len(found) != 1 or found[0].id is None:
             problems.append(f"line {line}: nobody on the roster is {who}")
+            continue
+        if Role(found[0].role) not in DUTY_ROLES:
+            problems.append(
+                f"line {line}: {found[0].name} is {found[0].role}; only "
+                "officers, supervisors and command go on duty"
+            )
             continue
         shifts.append(ShiftRecord(found[0].id, days, start, end))
     before = directory.replace_rota(shifts, SystemClock().now(), command_line_actor())

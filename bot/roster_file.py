@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from bot.phones import PhoneError, normalise
 from storage.models import Role
 from storage.roster import MemberRecord
 
 HEADER = ["name", "role", "organisation", "phone", "telegram"]
+T = TypeVar("T")
 
 
 @dataclass
@@ -24,16 +26,21 @@ class RosterFileError(ValueError):
     """The file as a whole cannot be read (missing, wrong header)."""
 
 
-def read_roster(path: Path, region: str) -> RosterFile:
+def read_csv(path: Path, parse: Callable[[Iterable[str]], T]) -> T:
+    """Parse a CSV file; an unreadable file or one that is not UTF-8 is one clear error."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            return parse_roster(handle, region)
+            return parse(handle)
     except OSError as error:
         raise RosterFileError(f"cannot read {path}: {error.strerror}") from None
     except UnicodeDecodeError:
         raise RosterFileError(
             f'{path} is not UTF-8 text: save it as "CSV UTF-8" and import it again'
         ) from None
+
+
+def read_roster(path: Path, region: str) -> RosterFile:
+    return read_csv(path, lambda lines: parse_roster(lines, region))
 
 
 def parse_roster(lines: Iterable[str], region: str) -> RosterFile:

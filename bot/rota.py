@@ -22,7 +22,7 @@ from telegram.error import Forbidden, TelegramError
 
 from bot import render
 from bot.phones import PhoneError, mask, normalise
-from bot.roster_file import RosterFileError
+from bot.roster_file import RosterFileError, read_csv
 from bot.sms import PermanentSmsError, TransientSmsError
 from storage.audit import Actor
 from storage.directory import DutyOverride, NewNotice, Shift, ShiftNotice
@@ -131,11 +131,7 @@ def next_boundary(spans: list[Window], now: datetime) -> datetime | None:
 
 
 def read_rota(path: Path, region: str) -> RotaFile:
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            return parse_rota(handle, region)
-    except OSError as error:
-        raise RotaFileError(f"cannot read {path}: {error.strerror}") from None
+    return read_csv(path, lambda lines: parse_rota(lines, region))
 
 
 def parse_rota(lines: Iterable[str], region: str) -> RotaFile:

@@ -43,7 +43,19 @@ REFUSED = {
     ),
     InviteState.USED: "This invitation has already been used. Ask an admin for a new one.",
     InviteState.REVOKED: "This invitation was revoked. Ask an admin if you need a new one.",
+    InviteState.ALREADY_MEMBER: (
+        "You are already on Vigil's roster, so this invitation changes nothing (send /whoami "
+        "to see your entry). To change your role, ask an admin."
+    ),
+    InviteState.PHONE_TAKEN: (
+        "That phone number is on the roster for someone else, so I could not add you. "
+        "The admins have been told."
+    ),
 }
+ADMINS_PHONE_TAKEN = (
+    "⚠️ {name} opened an invitation but shared a phone number ({phone}) that is already on the "
+    "roster for someone else. Check the roster with /whois."
+)
 
 
 async def invite(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -132,6 +144,10 @@ async def shared_contact(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
     if member is None:
         await message.reply_text(REFUSED[state], reply_markup=ReplyKeyboardRemove())
+        if state is InviteState.PHONE_TAKEN:
+            phone = mask(message.contact.phone_number)
+            text = ADMINS_PHONE_TAKEN.format(name=user.full_name, phone=phone)
+            await onboarding.tell_admins(vigil, f"phone_taken:{user.id}", message.date, text)
         return
     done = JOINED.format(role=member.role, organisation=member.organisation)
     await message.reply_text(done, reply_markup=ReplyKeyboardRemove())

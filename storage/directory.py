@@ -138,6 +138,8 @@ class InviteState(StrEnum):
     EXPIRED = "expired"
     USED = "used"
     REVOKED = "revoked"
+    ALREADY_MEMBER = "already_member"  # an invitation never changes an active member's role
+    PHONE_TAKEN = "phone_taken"  # the shared number is someone else's on the roster
 
 
 @dataclass(frozen=True)
@@ -276,6 +278,9 @@ class DirectoryStore:
                 state = invite_state(invite, now)
                 if invite is None or state is not InviteState.VALID:
                     return state, None
+                clash = self._clash(session, member)
+                if clash is not None:
+                    return clash, None
                 spent = session.execute(
                     update(Invite)
                     .where(col(Invite.id) == invite_id, col(Invite.used_at).is_(None))
@@ -292,7 +297,22 @@ class DirectoryStore:
                 audit.record(session, now, actor, "roster.join", target, before, snapshot(row))
                 return InviteState.VALID, row
         except IntegrityError:
-            return InviteState.USED, None  # the phone belongs to someone else on the roster
+            return InviteState.PHONE_TAKEN, None
+
+    def _clash(self, session: Session, member: Member) -> InviteState | None:
+        """Why this invitation must not touch the roster: the user is on it already, or their
+        number belongs to another Telegram user. An entry by phone alone, never linked to
+        Telegram, is a placeholder the invitation completes instead."""
+        active = col(Member.active).is_(True)
+        query = select(Member.id).where(Member.telegram_user_id == member.telegram_user_id)
+        if session.exec(query.where(active)).first() is not None:
+            return InviteState.ALREADY_MEMBER
+        owner = session.exec(
+            select(Member.telegram_user_id).where(Member.phone == member.phone)
+        ).first()
+        if owner is not None and owner != member.telegram_user_id:
+            return InviteState.PHONE_TAKEN
+        return None
 
     def _join(
         self, session: Session, member: Member, now: datetime

@@ -137,3 +137,30 @@ def test_the_audit_log_refuses_updates_and_deletes(
         with pytest.raises(DatabaseError, match="append-only"), engine.begin() as connection:
             connection.execute(text(statement))
     engine.dispose()
+
+
+def test_rota_import_refuses_people_who_never_go_on_duty(
+    workdir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    roster = ROSTER + "Jane Doe,consulate,Consulate of Norway,,101\n"
+    main(["roster", "import", _write(workdir, "roster.csv", roster)])
+    capsys.readouterr()
+
+    assert main(["rota", "import", _write(workdir, "rota.csv", ROTA + "101,Fri,22:00,06:00\n")])
+
+    err = capsys.readouterr().err
+    assert "skipped line 5: Jane Doe is consulate; only officers" in err
+
+
+@pytest.mark.parametrize("command", ["orgs", "rota", "roster"])
+def test_a_file_that_is_not_utf8_is_one_line_for_every_import(
+    workdir: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    path = workdir / "bad.csv"
+    path.write_bytes(b"\xff\xfe x")
+
+    assert main([command, "import", str(path)]) == 2
+
+    err = capsys.readouterr().err
+    assert err.startswith("vigil: ") and "is not UTF-8 text" in err and err.count("\n") == 1

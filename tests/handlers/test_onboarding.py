@@ -168,3 +168,31 @@ async def test_someone_listed_by_phone_only_is_linked_not_duplicated(vigil: Harn
     assert (bilal.telegram_user_id, bilal.role, bilal.name) == (888, "officer", "Bilal Rana")
     (joined,) = [e for e in vigil.vigil.stores.audit.entries() if e.action == "roster.join"]
     assert '"name": "B. Rana"' in (joined.before or "")
+
+
+async def test_an_invitation_never_changes_someone_already_on_the_roster(vigil: Harness) -> None:
+    _add_police(vigil)
+    code = await _invite(vigil)
+    await _open(vigil, code, people.ADMIN)
+
+    answer = await _share(vigil, "+923001119999", people.ADMIN)
+
+    assert answer.startswith("You are already on Vigil's roster, so this invitation changes")
+    admin = vigil.vigil.stores.roster.identify(people.ADMIN["id"], None, vigil.clock.now())
+    assert admin is not None and (admin.role, admin.organisation) == ("admin", "Security Cell")
+    assert await _open(vigil, code) != "This invitation has already been used."
+
+
+async def test_a_number_already_on_the_roster_for_someone_else_is_named_and_admins_told(
+    vigil: Harness,
+) -> None:
+    _add_police(vigil)
+    code = await _invite(vigil)
+    await _open(vigil, code)
+
+    answer = await _share(vigil, people.PHONES[301])  # Omar's number
+
+    assert answer.startswith("That phone number is on the roster for someone else")
+    assert vigil.vigil.stores.roster.identify(NEWCOMER["id"], None, vigil.clock.now()) is None
+    told = vigil.tg.last_message(people.ADMIN["id"]).text
+    assert "already on the roster for someone else" in told and people.PHONES[301] not in told
