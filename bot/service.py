@@ -30,6 +30,7 @@ from storage.roster import RosterStore
 logger = logging.getLogger(__name__)
 
 GROUP_KEY = "group_chat_id"
+ESCALATING_AT_ONCE = 4
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,9 @@ class Vigil:
         self.sms_sender: SmsSender | None = None
         self.job_queue: JobQueue[ContextTypes.DEFAULT_TYPE] | None = None
         self._tick_lock = asyncio.Lock()
+        # Timers falling due together finish one by one, in order, instead of all queueing
+        # for the database threads at once and each waiting for the last to start.
+        self._escalating = asyncio.Semaphore(ESCALATING_AT_ONCE)
         self._projection: asyncio.Task[None] | None = None
         self._projection_due = False
 
@@ -238,10 +242,11 @@ class Vigil:
         The group line and the card follow from one background pass, which keeps to
         Telegram's pace without holding up the SMS of the next alert's step.
         """
-        claims = await self.escalator.run(alert_id)
-        self._reschedule(alert_id, claims)
-        if claims and self.sms_sender is not None:
-            await self.sms_sender.flush(alert_id)
+        async with self._escalating:
+            claims = await self.escalator.run(alert_id)
+            self._reschedule(alert_id, claims)
+            if claims and self.sms_sender is not None:
+                await self.sms_sender.flush(alert_id)
         self._project()
 
     async def settled(self) -> None:
