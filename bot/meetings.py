@@ -170,14 +170,19 @@ class Meetings:
         await self._refresh()
         return planned
 
-    async def move(self, starts_at: datetime) -> Planned | None:
+    async def move(self, starts_at: datetime, member: Member | None = None) -> Planned | None:
         """Move the next meeting to `starts_at` without changing the rule."""
         planned = await self.next_meeting()
         if planned is None or planned.view.meeting.id is None:
             return None
         meeting_id = planned.view.meeting.id
         await asyncio.to_thread(
-            self.store.move, meeting_id, starts_at, self.dues(starts_at), self.clock.now()
+            self.store.move,
+            meeting_id,
+            starts_at,
+            self.dues(starts_at),
+            self.clock.now(),
+            member.id if member else None,
         )
         logger.info("Meeting %s moved to %s", meeting_id, starts_at.isoformat())
         await self._refresh()
@@ -185,12 +190,15 @@ class Meetings:
         assert view is not None
         return Planned(view, planned.rule)
 
-    async def cancel(self) -> tuple[Planned, Planned | None] | None:
+    async def cancel(self, member: Member | None = None) -> tuple[Planned, Planned | None] | None:
         """Cancel the next meeting; returns it and the one that is now next."""
         planned = await self.next_meeting()
         if planned is None or planned.view.meeting.id is None:
             return None
-        await asyncio.to_thread(self.store.cancel, planned.view.meeting.id)
+        member_id = member.id if member else None
+        await asyncio.to_thread(
+            self.store.cancel, planned.view.meeting.id, self.clock.now(), member_id
+        )
         logger.info("Meeting %s cancelled", planned.view.meeting.id)
         await self._refresh()
         return planned, await self.next_meeting()

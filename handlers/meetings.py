@@ -39,9 +39,9 @@ async def meeting(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if verb == "every":
         reply = await _set_rule(meetings, command_text(update), member)
     elif verb == "move":
-        reply = await _move(meetings, words[1] if len(words) > 1 else "")
+        reply = await _move(meetings, words[1] if len(words) > 1 else "", member)
     elif verb == "cancel" and len(words) == 1:
-        reply = await _cancel(meetings)
+        reply = await _cancel(meetings, member)
     elif not verb:
         planned = await meetings.next_meeting()
         reply = text.next_meeting(planned.view, planned.rule, meetings.zone) if planned else None
@@ -66,7 +66,7 @@ async def _set_rule(meetings: Meetings, rule: str, member: Member) -> str:
     return text.RULE_SET.format(rule=planned.rule, next=upcoming)
 
 
-async def _move(meetings: Meetings, when: str) -> str | None:
+async def _move(meetings: Meetings, when: str, member: Member) -> str | None:
     example = (meetings.clock.now() + timedelta(days=10)).astimezone(meetings.zone)
     usage = text.MOVE_USAGE.format(eg=f"{example:%Y-%m-%d} 11:00")
     try:
@@ -76,15 +76,15 @@ async def _move(meetings: Meetings, when: str) -> str | None:
     starts_at = local.replace(tzinfo=meetings.zone).astimezone(UTC)
     if starts_at <= meetings.clock.now():
         return usage
-    planned = await meetings.move(starts_at)
+    planned = await meetings.move(starts_at, member)
     if planned is None:
         return None
     meeting = planned.view.meeting
     return text.MOVED.format(when=text.when(meeting.starts_at, meetings.zone), venue=meeting.venue)
 
 
-async def _cancel(meetings: Meetings) -> str | None:
-    result = await meetings.cancel()
+async def _cancel(meetings: Meetings, member: Member) -> str | None:
+    result = await meetings.cancel(member)
     if result is None:
         return None
     cancelled, upcoming = result

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import Column, Engine, Index, Text, UniqueConstraint, and_, or_, update
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, Session, SQLModel, col, func, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from storage import audit
 from storage.db import rows_changed, session_scope
 from storage.models import Member, big_int, utc_column
 
@@ -156,6 +158,7 @@ class MeetingStore:
             rule = MeetingRuleRow(text=text, source=source, set_by_id=member_id, created_at=now)
             session.add(rule)
             session.flush()
+            _audit(session, now, member_id, "meeting.rule", None, {"rule": text, "from": source})
             replaced = session.exec(
                 select(Meeting.id).where(
                     col(Meeting.starts_at) > now, col(Meeting.cancelled).is_(False)
@@ -222,7 +225,12 @@ class MeetingStore:
             return session.get(Meeting, meeting_id)
 
     def move(
-        self, meeting_id: int, starts_at: datetime, dues: dict[int, datetime], now: datetime
+        self,
+        meeting_id: int,
+        starts_at: datetime,
+        dues: dict[int, datetime],
+        now: datetime,
+        member_id: int | None = None,
     ) -> bool:
         """Move one meeting; its reminders not yet posted take their new times from `dues`
         (by minutes before), and any of those already past are skipped."""
@@ -234,6 +242,14 @@ class MeetingStore:
             )
             if rows_changed(moved) != 1:
                 return False
+            _audit(
+                session,
+                now,
+                member_id,
+                "meeting.move",
+                meeting_id,
+                {"starts_at": starts_at.isoformat()},
+            )
             pending = session.exec(
                 select(MeetingReminder).where(
                     MeetingReminder.meeting_id == meeting_id,
@@ -251,10 +267,15 @@ class MeetingStore:
                 session.add(reminder)
             return True
 
-    def cancel(self, meeting_id: int) -> bool:
+    def cancel(
+        self, meeting_id: int, now: datetime | None = None, member_id: int | None = None
+    ) -> bool:
         """Cancel one meeting; its reminders not yet posted are skipped."""
         with session_scope(self.engine) as session:
-            return self._cancel(session, meeting_id, "the meeting was cancelled")
+            cancelled = self._cancel(session, meeting_id, "the meeting was cancelled")
+            if cancelled and now is not None:
+                _audit(session, now, member_id, "meeting.cancel", meeting_id, None)
+            return cancelled
 
     def _cancel(self, session: Session, meeting_id: int, note: str) -> bool:
         cancelled = session.execute(
@@ -421,6 +442,8 @@ class MeetingStore:
             row.answer, row.member_id, row.answered_at = answer, member_id, now
             session.add(row)
             _bump(session, meeting_id)
+            after = {"organisation": organisation, "answer": answer}
+            _audit(session, now, member_id, "meeting.answer", meeting_id, after)
             return True
 
     def add_agenda(self, meeting_id: int, text: str, member_id: int, now: datetime) -> int:
@@ -430,6 +453,7 @@ class MeetingStore:
                 AgendaItem(meeting_id=meeting_id, text=text, added_by_id=member_id, added_at=now)
             )
             _bump(session, meeting_id)
+            _audit(session, now, member_id, "meeting.agenda", meeting_id, {"item": text})
             session.flush()
             count = session.exec(
                 select(func.count()).where(AgendaItem.meeting_id == meeting_id)
@@ -519,3 +543,19 @@ def _move_agenda(session: Session, from_meeting: int, to_meeting: int) -> None:
         .where(col(AgendaItem.meeting_id) == from_meeting)
         .values(meeting_id=to_meeting)
     )
+
+
+def _audit(
+    session: Session,
+    now: datetime,
+    member_id: int | None,
+    action: str,
+    meeting_id: int | None,
+    after: dict[str, Any] | None,
+) -> None:
+    """Append a meeting change to the audit log, in the change's own transaction."""
+    target = f"meeting {meeting_id}" if meeting_id is not None else "meeting rule"
+    if member_id is None:
+        audit.record(session, now, audit.Actor("settings"), action, target, None, after)
+    else:
+        audit.record_by_member(session, now, member_id, action, target, None, after)

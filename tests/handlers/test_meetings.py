@@ -224,3 +224,22 @@ async def test_a_move_after_the_reminder_offsets_changed_keeps_the_planned_remin
         utc(2026, 12, 8, 10, 30),
         utc(2026, 12, 9, 9, 30),
     ]
+
+
+async def test_every_meeting_change_is_in_the_audit_log_with_who_made_it(bot: Harness) -> None:
+    await bot.say(people.ADMIN, RULE)
+    await bot.say(people.ADMIN, "/agenda add Traffic plan")
+    await advance_to(bot, utc(2026, 12, 6, 6, 1))  # the day-before reminder is out
+    await press(bot, people.CONSUL, reminders(bot, 1)[1], "yes")
+    await bot.say(people.ADMIN, "/meeting move 2026-12-09 15:30")
+    await bot.say(people.ADMIN, "/meeting cancel")
+
+    entries = [(e.actor.split(" (")[0], e.action) for e in bot.vigil.stores.audit.entries()]
+    meeting_entries = [entry for entry in entries if entry[1].startswith("meeting.")]
+    assert meeting_entries == [
+        ("Ayesha Malik", "meeting.rule"),
+        ("Ayesha Malik", "meeting.agenda"),
+        ("Jane Doe", "meeting.answer"),
+        ("Ayesha Malik", "meeting.move"),
+        ("Ayesha Malik", "meeting.cancel"),
+    ]
