@@ -28,7 +28,7 @@ class Plan:
     restart_cap: float  # seconds the bot process may take in figures 4 and 5
 
 
-DEFAULT = Plan(1000, 100, 10_000, 60.0, 50, (60, 60.0, 90.0), 100.0, 40.0)
+DEFAULT = Plan(1000, 100, 10_000, 60.0, 50, (60, 60.0, 90.0), 20.0, 40.0)
 QUICK = Plan(100, 20, 300, 8.0, 50, (6, 6.0, 30.0), 25.0, 10.0)
 
 
