@@ -41,15 +41,18 @@ class Redact(logging.Filter):
 
 
 class MaskPhones(logging.Filter):
-    """Masks phone numbers in any line, such as a library's debug dump of an update."""
+    """Masks phone numbers and invitation codes in any line, such as a library's debug dump
+    of an update: a code in a log could let a reader join the roster."""
 
     NUMBER = re.compile(
         r"\+\d{7,15}|(?<=phone_number': ')\d{7,15}|(?<=phone_number\": \")\d{7,15}"
     )
+    INVITE = re.compile(r"(?<=start=)[A-Za-z0-9_-]{6,}|(?<=/start )[A-Za-z0-9_-]{6,}")
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         masked = self.NUMBER.sub(lambda match: mask(match.group()), message)
+        masked = self.INVITE.sub("[code]", masked)
         if masked != message:
             record.msg, record.args = masked, None
         return True

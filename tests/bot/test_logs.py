@@ -77,3 +77,16 @@ def test_the_phone_filter_masks_numbers_with_and_without_a_plus() -> None:
     MaskPhones().filter(record)
 
     assert record.getMessage() == "sent to +92••••••0001; contact phone_number': '92••••••0002"
+
+
+def test_invitation_codes_are_hidden_in_log_lines() -> None:
+    from bot.logs import MaskPhones
+
+    text = (
+        "sendMessage text='https://t.me/vigil_test_bot?start=Zq81_xkPwe' and '/start Zq81_xkPwe'"
+    )
+    record = logging.LogRecord("x", logging.DEBUG, __file__, 1, "%s", (text,), None)
+
+    MaskPhones().filter(record)
+
+    assert "Zq81_xkPwe" not in record.getMessage() and "start=[code]" in record.getMessage()
