@@ -135,25 +135,29 @@ async def vigil_cli_onduty(tg: FakeTelegram) -> None:
     await tg.wait_for(_sent("now on duty"), timeout=20)
 
 
+async def _run_until_it_stops(env: dict[str, str]) -> tuple[int | None, str]:
+    """`python -m bot run` expected to give up at start: its exit status and stderr."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    return process.returncode, err.decode()
+
+
 async def test_a_token_telegram_refuses_stops_the_bot_in_one_line_without_showing_it(
     tmp_path: Path, tw: FakeTwilio
 ) -> None:
     async with FakeTelegram(token="999:another-bots-token-abcdefghijklmnop") as strict:
-        env = _environment(tmp_path, strict, tw)
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            cwd=ROOT,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        _out, err = await asyncio.wait_for(process.communicate(), timeout=30)
+        status, text = await _run_until_it_stops(_environment(tmp_path, strict, tw))
 
-    text = err.decode()
-    assert process.returncode == 2
+    assert status == 2
     assert text.splitlines()[-1] == (
         "vigil: Telegram refused TELEGRAM_BOT_TOKEN: copy it again from BotFather"
     )
@@ -165,19 +169,8 @@ async def test_an_unreachable_bot_api_stops_the_bot_in_one_line(
 ) -> None:
     env = _environment(tmp_path, tg, tw) | {"TELEGRAM_API_BASE_URL": "http://127.0.0.1:9/bot"}
 
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    status, text = await _run_until_it_stops(env)
 
-    text = err.decode()
-    assert process.returncode == 2
+    assert status == 2
     assert text.splitlines()[-1].startswith("vigil: cannot reach the Telegram Bot API")
     assert "Traceback" not in text
