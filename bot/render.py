@@ -113,7 +113,11 @@ def _state_line(view: AlertView, zone: ZoneInfo) -> str:
     alert = view.alert
     if alert.state == AlertState.RESOLVED and alert.resolved_at is not None:
         who = escape(view.resolved_by.name) if view.resolved_by else "someone"
-        return f"✔️ <b>Resolved</b> by {who} at {local_time(alert.resolved_at, zone)}"
+        line = f"✔️ <b>Resolved</b> by {who} at {local_time(alert.resolved_at, zone)}"
+        if alert.acknowledged_at is not None and view.acknowledged_by is not None:
+            taker = escape(view.acknowledged_by.name)
+            line += f" (acknowledged by {taker} at {local_time(alert.acknowledged_at, zone)})"
+        return line
     if alert.state == AlertState.ACKNOWLEDGED and alert.acknowledged_at is not None:
         who = escape(view.acknowledged_by.name) if view.acknowledged_by else "someone"
         waited = span(alert.acknowledged_at - alert.raised_at)

@@ -158,3 +158,14 @@ async def test_a_stale_or_forged_button_changes_nothing(vigil: Harness) -> None:
     assert vigil.alert(1).state == "waiting"
     answers = [a["text"] for a in vigil.tg.callback_answers[-2:]]
     assert answers == ["This button is no longer valid.", "There is no alert #99."]
+
+
+async def test_a_resolved_card_still_says_who_acknowledged(vigil: Harness) -> None:
+    await vigil.say(people.CONSUL, ALERT)
+    vigil.clock.advance(minutes=3)
+    await vigil.press(people.OFFICER, "ack:1", 1)
+    vigil.clock.advance(minutes=20)
+
+    await vigil.say(people.OFFICER, "/resolve 1 vehicle towed")
+
+    assert "Resolved by Ali Raza at 14:23 (acknowledged by Ali Raza at 14:03)" in vigil.card(1)
