@@ -25,6 +25,7 @@ from storage.roster import DUTY_ROLES, MemberRecord, RosterStore
 ORG_HEADER = ["name", "kind", "address", "latitude", "longitude"]
 AUDIT_HEADER = ["at_utc", "actor", "action", "target", "before", "after"]
 EXPORT_HEADER = ["name", "role", "organisation", "phone", "telegram"]
+LAST_ADMIN = "vigil: that would leave Vigil without an admin; make someone else admin first"
 
 
 def add_roster_commands(roster: Any) -> None:
@@ -182,6 +183,9 @@ def _roster_remove(args: argparse.Namespace) -> int:
     member_id = _one(directory, args.who)
     if member_id is None:
         return 1
+    if directory.leaves_no_admin(member_id, None):
+        print(LAST_ADMIN, file=sys.stderr)
+        return 1
     removed = directory.remove(member_id, SystemClock().now(), command_line_actor())
     print(f"{removed.name if removed else args.who} is no longer on the roster.")
     return 0
@@ -191,6 +195,9 @@ def _roster_set_role(args: argparse.Namespace) -> int:
     directory, *_ = _stores()
     member_id = _one(directory, args.who)
     if member_id is None:
+        return 1
+    if directory.leaves_no_admin(member_id, args.role):
+        print(LAST_ADMIN, file=sys.stderr)
         return 1
     changed = directory.set_role(member_id, args.role, SystemClock().now(), command_line_actor())
     print(f"{changed.name if changed else args.who} is now {args.role}.")

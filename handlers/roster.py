@@ -101,8 +101,8 @@ async def setrole(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if target is None or target.id is None:
         return
     vigil = vigil_of(context)
-    admins = await asyncio.to_thread(vigil.stores.directory.admins)
-    if [a.id for a in admins] == [target.id] and role.lower() != Role.ADMIN:
+    directory = vigil.stores.directory
+    if await asyncio.to_thread(directory.leaves_no_admin, target.id, role.lower()):
         await message.reply_text(LAST_ADMIN)
         return
 

@@ -381,6 +381,12 @@ class DirectoryStore:
             query = select(Member).where(Member.role == Role.ADMIN, col(Member.active).is_(True))
             return list(session.exec(query.order_by(col(Member.name))))
 
+    def leaves_no_admin(self, member_id: int, new_role: str | None) -> bool:
+        """Whether giving `member_id` the role `new_role` (None: removing them) would leave
+        Vigil without an active admin."""
+        admins = [admin.id for admin in self.admins()]
+        return admins == [member_id] and new_role != Role.ADMIN
+
     def set_role(self, member_id: int, role: str, now: datetime, actor: Actor) -> Member | None:
         """Change a member's role; None if they are not on the roster."""
         return self._change(member_id, now, actor, "roster.set_role", role=role)

@@ -164,3 +164,17 @@ def test_a_file_that_is_not_utf8_is_one_line_for_every_import(
 
     err = capsys.readouterr().err
     assert err.startswith("vigil: ") and "is not UTF-8 text" in err and err.count("\n") == 1
+
+
+def test_the_command_line_keeps_at_least_one_admin(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["roster", "add", "Ayesha Malik", "admin", "Security Cell", "--telegram", "501"])
+
+    assert main(["roster", "set-role", "501", "officer"]) == 1
+    assert main(["roster", "remove", "501"]) == 1
+
+    err = capsys.readouterr().err
+    assert err.count("that would leave Vigil without an admin") == 2
+    assert main(["roster", "add", "Omar Farooq", "admin", "Police", "--telegram", "301"]) == 0
+    assert main(["roster", "remove", "501"]) == 0
