@@ -45,4 +45,5 @@ async def serve(url: str, telegram: str, twilio: str, seconds: float) -> None:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.CRITICAL)
-    asyncio.run(serve(*sys.argv[1:4], float(sys.argv[4])))
+    url, telegram, twilio, seconds = sys.argv[1:5]
+    asyncio.run(serve(url, telegram, twilio, float(seconds)))

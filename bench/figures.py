@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update
-from telegram.ext import Application, ApplicationBuilder, CommandHandler, ContextTypes
+from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
 
 from bench import world
 from bench.world import GROUP_ID, SMS_ID, Servers
+from bot.app import VigilApp
 from tests.fakes import updates
 from tests.support import people
 
@@ -36,7 +37,7 @@ def ms(seconds: float) -> str:
 # -- 1. bot-added latency --------------------------------------------------------------------
 
 
-def floor_application(servers: Servers) -> Application:  # type: ignore[type-arg]
+def floor_application(servers: Servers) -> VigilApp:
     """The least a PTB bot can do: answer /alert with one message and one inline button."""
     base = servers.tg.base_url
     application = ApplicationBuilder().token(world.TOKEN).base_url(base).build()
@@ -63,7 +64,7 @@ class AlertFeeder:
 
     update_ids = iter(range(1, 10_000_000))
 
-    def __init__(self, application: Application, servers: Servers) -> None:  # type: ignore[type-arg]
+    def __init__(self, application: VigilApp, servers: Servers) -> None:
         self.app = application
         self.servers = servers
 

@@ -34,7 +34,7 @@ QUICK = Plan(100, 20, 300, 8.0, 50, (6, 6.0, 30.0), 25.0, 10.0)
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="a small smoke run, under a minute")
+    parser.add_argument("--quick", action="store_true", help="a small smoke run, about a minute")
     parser.add_argument("--postgres", metavar="URL", help="also run 1, 2, 4 and 5 on PostgreSQL")
     return parser.parse_args(argv)
 

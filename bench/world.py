@@ -14,9 +14,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, create_engine, text, update
 from sqlmodel import Session, col, select
-from telegram.ext import Application
 
-from bot.app import build_application, vigil_of
+from bot.app import VigilApp, build_application, vigil_of
 from bot.clock import SystemClock
 from config.settings import DEFAULT_POLICY_PATH, Settings, TwilioSettings
 from storage.alerts import AlertStore
@@ -189,18 +188,18 @@ def waiting_count(engine: Engine) -> int:
         return len(session.exec(select(Alert.id).where(col(Alert.state) == "waiting")).all())
 
 
-def build(url: str, engine: Engine, servers: Servers, **options: Any) -> Application:  # type: ignore[type-arg]
+def build(url: str, engine: Engine, servers: Servers, **options: Any) -> VigilApp:
     return build_application(settings(url, servers, **options), engine=engine, clock=SystemClock())
 
 
-async def start(application: Application) -> None:  # type: ignore[type-arg]
+async def start(application: VigilApp) -> None:
     """Start as `vigil run` does, without polling: timers from rows, then the job queue."""
     await application.initialize()
     await vigil_of(application).start(application.job_queue)
     await application.start()
 
 
-async def stop(application: Application) -> None:  # type: ignore[type-arg]
+async def stop(application: VigilApp) -> None:
     await application.stop()
     await vigil_of(application).stop()
     await application.shutdown()

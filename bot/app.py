@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from sqlalchemy import Engine
 from telegram import BotCommand
@@ -35,6 +36,9 @@ from storage.report import ReportStore
 
 logger = logging.getLogger(__name__)
 
+# python-telegram-bot's Application is generic in six types Vigil leaves at their defaults.
+VigilApp = Application[Any, Any, Any, Any, Any, Any]
+
 COMMANDS = [
     BotCommand("alert", "Raise an alert: /alert [critical|high|normal] what and where"),
     BotCommand("ack", "Acknowledge an alert"),
@@ -60,7 +64,7 @@ def build_application(
     clock: Clock | None = None,
     sms: SmsProvider | None = None,
     rate_limiter: PriorityRateLimiter | None = None,
-) -> Application:  # type: ignore[type-arg]
+) -> VigilApp:
     """Build the bot: handlers, services, timers. Nothing touches the network yet."""
     builder = ApplicationBuilder().token(settings.telegram_token).concurrent_updates(True)
     if settings.telegram_api_base_url:
@@ -90,7 +94,7 @@ def build_application(
     return application
 
 
-async def _start(application: Application) -> None:  # type: ignore[type-arg]
+async def _start(application: VigilApp) -> None:
     vigil: Vigil = application.bot_data["vigil"]
     try:
         await application.bot.set_my_commands(COMMANDS)
@@ -101,12 +105,12 @@ async def _start(application: Application) -> None:  # type: ignore[type-arg]
     logger.info("Vigil is running for group %s", vigil.group.id)
 
 
-async def _stop(application: Application) -> None:  # type: ignore[type-arg]
+async def _stop(application: VigilApp) -> None:
     vigil: Vigil = application.bot_data["vigil"]
     await vigil.stop()
 
 
-def vigil_of(application: Application) -> Vigil:  # type: ignore[type-arg]
+def vigil_of(application: VigilApp) -> Vigil:
     vigil = application.bot_data["vigil"]
     assert isinstance(vigil, Vigil)
     return vigil

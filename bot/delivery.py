@@ -203,12 +203,10 @@ class LinePoster:
         self.poster = poster
         self.lock = asyncio.Lock()
 
-    async def flush(self, alert_id: int | None = None) -> None:
-        """Post the lines that are ready (for one alert, or all), in order."""
+    async def flush(self) -> None:
+        """Post the lines that are ready, in order."""
         async with self.lock:
-            posts = await asyncio.to_thread(
-                self.outbox.due_posts, self.poster.clock.now(), alert_id=alert_id
-            )
+            posts = await asyncio.to_thread(self.outbox.due_posts, self.poster.clock.now())
             for post in posts:
                 if not await self._post(post):
                     break  # Telegram is refusing the group for now; keep the order

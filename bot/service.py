@@ -278,16 +278,9 @@ class Vigil:
         if claims and claims[-1].next_step_due_at is not None:
             self.schedule(alert_id, claims[-1].next_step_due_at)
 
-    async def deliver(self, alert_id: int | None = None) -> None:
-        """Send due SMS (in parallel), then group lines, then bring cards up to date.
-
-        Given an alert, only that alert's: a timer's work stays the same size however many
-        alerts are open. The sweep, with no alert, catches up with everything else.
-        """
+    async def deliver(self) -> None:
+        """Send every due SMS (in parallel), then group lines, then bring cards up to date."""
         if self.sms_sender is not None:
-            await self.sms_sender.flush(alert_id)
-        await self.lines.flush(alert_id)
-        if alert_id is not None:
-            await self.cards.sync(alert_id)
-        else:
-            await self.cards.flush()
+            await self.sms_sender.flush()
+        await self.lines.flush()
+        await self.cards.flush()

@@ -137,15 +137,11 @@ class OutboxStore:
             )
             return session.exec(query.order_by(col(Notification.next_attempt_at))).first()
 
-    def due_posts(
-        self, now: datetime, limit: int = 50, alert_id: int | None = None
-    ) -> list[GroupPost]:
+    def due_posts(self, now: datetime, limit: int = 50) -> list[GroupPost]:
         """Group lines ready to post: due, and their step's SMS have had a first answer."""
         query = select(GroupPost).where(
             GroupPost.status == Delivery.PENDING, col(GroupPost.next_attempt_at) <= now
         )
-        if alert_id is not None:
-            query = query.where(GroupPost.alert_id == alert_id)
         with session_scope(self.engine) as session:
             posts = session.exec(query.order_by(col(GroupPost.id)).limit(limit)).all()
             return [post for post in posts if self._ready(session, post, now)]

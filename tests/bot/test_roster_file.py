@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.phones import PhoneError, mask, normalise
@@ -73,7 +75,7 @@ def test_two_rows_for_the_same_account_are_not_merged(second: str) -> None:
     assert roster.problems[0].startswith("line 4: same ") and "as line 2" in roster.problems[0]
 
 
-def test_a_file_that_is_not_utf8_is_refused_with_what_to_do(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_file_that_is_not_utf8_is_refused_with_what_to_do(tmp_path: Path) -> None:
     path = tmp_path / "roster.csv"
     path.write_bytes((GOOD + "José,officer,Police,,303\n").encode("cp1252"))
 

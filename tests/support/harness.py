@@ -11,9 +11,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 from telegram import Update
-from telegram.ext import Application
 
-from bot.app import build_application, vigil_of
+from bot.app import VigilApp, build_application, vigil_of
 from bot.ratelimit import PriorityRateLimiter
 from bot.service import Vigil
 from config.settings import DEFAULT_POLICY_PATH, Settings, TwilioSettings
@@ -57,8 +56,8 @@ class Harness:
     _update_ids = itertools.count(1)
 
     def __init__(
-        self, application: Application, tg: FakeTelegram, clock: ManualClock, tw: FakeTwilio | None
-    ) -> None:  # type: ignore[type-arg]
+        self, application: VigilApp, tg: FakeTelegram, clock: ManualClock, tw: FakeTwilio | None
+    ) -> None:
         self.app = application
         self.tg = tg
         self.tw = tw
